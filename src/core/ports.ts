@@ -1,0 +1,307 @@
+/**
+ * Ports: the interfaces core needs from the outside world. `src/aws` implements them against
+ * SQS, DynamoDB and EventBridge Scheduler; `src/core/memory.ts` implements them in memory for unit
+ * tests. One conformance suite (`test/conformance/`) runs against every implementation.
+ *
+ * @module
+ */
+import type { DeadLetterReason, Signature, TaskState, TypedValue } from './types.js';
+
+export type { Clock } from './clock.js';
+
+/**
+ * The stored state of one task, as a result backend returns it. Times are epoch milliseconds.
+ *
+ * @example
+ * ```ts
+ * const rec = await backend.get('task_…');
+ * if (rec?.state === 'SUCCESS') console.log(rec.results);
+ * ```
+ */
+export interface TaskRecord {
+  uuid: string;
+  name: string;
+  state: TaskState;
+  /** Typed results of a SUCCESS, otherwise `null`. */
+  results: TypedValue[] | null;
+  /** Error message of the last failure or retry, `'revoked'` for a cancelled task, else `null`. */
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** Attempts claimed so far (0 before the first claim). */
+  attempt: number;
+  /** Retries consumed so far (RETRY transitions). */
+  retries: number;
+  /** Claims that found an expired lease: attempts that crashed. */
+  crashes: number;
+  /** End of the current attempt's lease while STARTED, else `null`. */
+  leaseUntil: number | null;
+  /** Set while the task's message sits in the dead-letter queue (cleared by the redrive claim). */
+  deadLettered: boolean;
+  /** Why it was dead-lettered, when it was. */
+  deadLetterReason: DeadLetterReason | null;
+  /** When the item expires (the DynamoDB TTL attribute, as epoch ms). Expired items read as absent. */
+  expiresAt: number;
+  /** The encoded signature when it was stored by reference (a schedule input too large), else `null`. */
+  body: string | null;
+}
+
+/**
+ * What a claim found.
+ *
+ * - `claimed`: this delivery owns a new attempt and must run the task.
+ * - `finished`: SUCCESS, or a FAILURE that is not dead-lettered (includes revoked tasks): acknowledge
+ *   the message without running.
+ * - `leased`: another attempt holds a live lease: return the record as a batch item failure.
+ * - `crash-loop`: the claim found an expired lease and the crash count reached the limit: the caller
+ *   dead-letters the task (the backend has not written FAILURE yet).
+ *
+ * @example
+ * ```ts
+ * const c = await backend.claim(sig, { now, leaseUntil, expiresAt, maxCrashes: 3 });
+ * if (c.kind === 'claimed') await run(c.attempt);
+ * ```
+ */
+export type ClaimResult =
+  | { kind: 'claimed'; attempt: number; retries: number; crashes: number; redrive: boolean }
+  | { kind: 'finished'; record: TaskRecord }
+  | { kind: 'leased'; leaseUntil: number }
+  | { kind: 'crash-loop'; record: TaskRecord };
+
+/**
+ * Stores task state. Every transition is a conditional write; a state never moves backwards
+ * except by the redrive claim. Reads that decide anything are strongly consistent.
+ *
+ * Write budget of a simple successful task: `putPending` + `claim` + `markSuccess` = 3 writes
+ * (RECEIVED is coalesced into the claim, which writes STARTED: a poller sees PENDING, STARTED and
+ * the final state).
+ *
+ * Deliberately left out: group and chord bookkeeping (the workflows issue adds a `GroupBackend`
+ * port), listing and querying (tasks are looked up by UUID only), and deletion (items expire by
+ * TTL).
+ *
+ * @example
+ * ```ts
+ * await backend.putPending(sig, { now, expiresAt });
+ * const claim = await backend.claim(sig, { now, leaseUntil: now + 90_000, expiresAt, maxCrashes: 3 });
+ * if (claim.kind === 'claimed') await backend.markSuccess(sig.UUID, claim.attempt, [], { now, expiresAt });
+ * ```
+ */
+export interface ResultBackend {
+  /**
+   * Records a new task as PENDING. Condition: the item is absent (or expired). A re-send of a known
+   * UUID leaves its state untouched and returns `false`.
+   * `body`: the encoded signature, stored when it must travel by reference.
+   */
+  putPending(
+    signature: Signature,
+    options: { now: number; expiresAt: number; body?: string },
+  ): Promise<boolean>;
+
+  /**
+   * Claims a new attempt: writes STARTED with `attempt + 1` and the lease. Allowed when the item is
+   * absent (a Go producer writes no PENDING) or expired, PENDING, RECEIVED or RETRY, dead-lettered
+   * (the redrive: clears the mark, exactly once), or STARTED with an expired lease (a crash: counts
+   * one in `crashes`; at `maxCrashes` it returns `crash-loop` instead of claiming).
+   * `expiresAt` only ever extends the item's lifetime.
+   */
+  claim(
+    signature: Signature,
+    options: { now: number; leaseUntil: number; expiresAt: number; maxCrashes: number },
+  ): Promise<ClaimResult>;
+
+  /**
+   * STARTED → SUCCESS with typed results; clears the lease. Condition: the item is STARTED by this
+   * `attempt`. Returns `false` (and writes nothing) when the attempt lost its claim.
+   */
+  markSuccess(
+    uuid: string,
+    attempt: number,
+    results: TypedValue[],
+    options: { now: number; expiresAt: number },
+  ): Promise<boolean>;
+
+  /**
+   * STARTED → RETRY: counts one retry, stores the error, clears the lease. Condition: STARTED by
+   * this `attempt`. Returns `false` when the attempt lost its claim.
+   */
+  markRetry(
+    uuid: string,
+    attempt: number,
+    error: string,
+    options: { now: number; expiresAt: number },
+  ): Promise<boolean>;
+
+  /**
+   * → FAILURE with the error. With `attempt`, the condition is STARTED by that attempt; without
+   * (a message that never got a claim: unregistered task, invalid args, crash loop, revoked), any
+   * state but SUCCESS and FAILURE, or an absent item (then created, `name` taken from the
+   * signature). `deadLetterReason` also marks the task dead-lettered. Returns `false` when the
+   * condition failed.
+   */
+  markFailure(
+    signature: Pick<Signature, 'UUID' | 'Name'>,
+    error: string,
+    options: {
+      now: number;
+      expiresAt: number;
+      attempt?: number;
+      deadLetterReason?: DeadLetterReason;
+    },
+  ): Promise<boolean>;
+
+  /**
+   * Cancels a task that has not started: PENDING, RETRY or absent → FAILURE with error `'revoked'`.
+   * Returns the state found: `'revoked'` when this call revoked it, else the blocking state.
+   */
+  revoke(
+    uuid: string,
+    options: { now: number; expiresAt: number },
+  ): Promise<'revoked' | TaskState>;
+
+  /** Strongly consistent read. `undefined` when absent or expired (TTL passed, not yet deleted). */
+  get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined>;
+}
+
+/**
+ * One message for the task queue.
+ *
+ * @example
+ * ```ts
+ * const item: PublishItem = { signature: sig, deduplicationId: `${sig.UUID}-r1` };
+ * ```
+ */
+export interface PublishItem {
+  signature: Signature;
+  /** FIFO deduplication id. @default signature.UUID */
+  deduplicationId?: string;
+}
+
+/**
+ * Sends signatures. FIFO sends use `MessageGroupId` = `BrokerMessageGroupId`, else the task UUID;
+ * `RoutingKey`, when set, names the target queue. Many signatures go in `SendMessageBatch` calls
+ * (≤ 10 entries, ≤ 1 MiB); failed entries are retried and never dropped: a send that still fails
+ * rejects, naming the signatures not sent.
+ *
+ * Deliberately left out: receiving, deleting and visibility changes. Those belong to the consumer
+ * (the Lambda event source mapping, or the local runner), not to producers or core.
+ *
+ * @example
+ * ```ts
+ * await broker.publish([{ signature: sig }]);
+ * await broker.publishDelayed([{ signature: later, delaySeconds: 30 }]);
+ * ```
+ */
+export interface Broker {
+  /** Sends to the FIFO task queue (or the queue `RoutingKey` names). */
+  publish(items: readonly PublishItem[]): Promise<void>;
+  /** Sends to the standard delay queue with `DelaySeconds` (0–900); the forwarder moves it on. */
+  publishDelayed(
+    items: readonly { signature: Signature; delaySeconds: number; body?: string }[],
+  ): Promise<void>;
+}
+
+/**
+ * A recurring schedule (machinery's `RegisterPeriodicTask`).
+ *
+ * @example
+ * ```ts
+ * const p: PeriodicSpec = { name: 'nightly-report', expression: 'cron(0 3 * * ? *)', signature: sig };
+ * ```
+ */
+export interface PeriodicSpec {
+  /** Schedule name, unique in the schedule group. */
+  name: string;
+  /** `rate(...)` or `cron(...)`. */
+  expression: string;
+  /** IANA time zone of a `cron()` expression. @default 'UTC' */
+  timezone?: string;
+  /** Template of each firing; its UUID is replaced by one derived from the scheduled time. */
+  signature: Signature;
+}
+
+/**
+ * Delays past what SQS can (ETA more than 15 minutes away) and recurring tasks, through
+ * EventBridge Scheduler, whose targets are the delay queue.
+ *
+ * Deliberately left out: firing precision. Scheduler fires about a minute late at worst, so
+ * one-time schedules fire early and the forwarder waits out the rest.
+ *
+ * @example
+ * ```ts
+ * await scheduler.scheduleOnce(sig, Date.parse(sig.ETA!) - 60_000);
+ * ```
+ */
+export interface Scheduler {
+  /**
+   * Creates a one-time `at()` schedule named after the task UUID, firing at `fireAt` (epoch ms) into
+   * the delay queue, deleted after completion. `bodyByReference`: the input holds only a reference
+   * (the body is in the task's PENDING item).
+   */
+  scheduleOnce(
+    signature: Signature,
+    fireAt: number,
+    options?: { bodyByReference?: boolean },
+  ): Promise<void>;
+  /** Deletes the one-time schedule of a task; `false` when there was none. */
+  cancelOnce(uuid: string): Promise<boolean>;
+  /** Creates or replaces a recurring schedule. */
+  putPeriodic(spec: PeriodicSpec): Promise<void>;
+  /** Every recurring schedule of the group. */
+  listPeriodic(): Promise<PeriodicSpec[]>;
+  /** Deletes a recurring schedule; `false` when there was none. */
+  deletePeriodic(name: string): Promise<boolean>;
+}
+
+/**
+ * What the consumer knows about one delivery of a message.
+ *
+ * @example
+ * ```ts
+ * const d: Delivery = { messageId, receiveCount: 1, firstReceivedAt: Date.now(),
+ *   remainingTimeMs: () => 30_000, signal: new AbortController().signal };
+ * ```
+ */
+export interface Delivery {
+  messageId: string;
+  /** `ApproximateReceiveCount` of the message (1 on the first delivery). */
+  receiveCount: number;
+  /** `ApproximateFirstReceiveTimestamp`, epoch ms. */
+  firstReceivedAt: number;
+  /** Time left before the invocation is killed, ms. */
+  remainingTimeMs: () => number;
+  /** Aborted when the invocation runs out of time. */
+  signal: AbortSignal;
+}
+
+/**
+ * The outcome of processing one message: what the consumer must do with it.
+ *
+ * | kind | consumer action |
+ * | --- | --- |
+ * | `done` | delete (acknowledge) |
+ * | `duplicate` | delete: the task already finished |
+ * | `ignored` | delete: unregistered and `IgnoreWhenTaskNotRegistered`; recorded FAILURE |
+ * | `revoked` | delete: the task was cancelled |
+ * | `not-due` | send through the delay path for `eta`, then delete |
+ * | `retry` | keep in flight for `delayMs` (visibility change), report as a batch item failure |
+ * | `busy` | report as a batch item failure: another attempt holds a live lease |
+ * | `transient` | report as a batch item failure: no retry consumed |
+ * | `dead-letter` | send the body to the DLQ with `reason` / `detail` attributes, then delete |
+ *
+ * @example
+ * ```ts
+ * const outcome = await processor.processBody(record.body, delivery);
+ * if (outcome.kind === 'retry') await changeVisibility(record, outcome.delayMs);
+ * ```
+ */
+export type ProcessOutcome =
+  | { kind: 'done'; uuid: string; state: 'SUCCESS' | 'FAILURE' }
+  | { kind: 'duplicate'; uuid: string; state: TaskState }
+  | { kind: 'ignored'; uuid: string; reason: string }
+  | { kind: 'revoked'; uuid: string }
+  | { kind: 'not-due'; uuid: string; eta: number; signature: Signature }
+  | { kind: 'retry'; uuid: string; delayMs: number; attempt: number; error: string }
+  | { kind: 'busy'; uuid: string; leaseUntil: number }
+  | { kind: 'transient'; uuid?: string; error: unknown }
+  | { kind: 'dead-letter'; uuid?: string; reason: DeadLetterReason; detail: string };
