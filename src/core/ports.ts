@@ -154,10 +154,7 @@ export interface ResultBackend {
    * Cancels a task that has not started: PENDING, RETRY or absent → FAILURE with error `'revoked'`.
    * Returns the state found: `'revoked'` when this call revoked it, else the blocking state.
    */
-  revoke(
-    uuid: string,
-    options: { now: number; expiresAt: number },
-  ): Promise<'revoked' | TaskState>;
+  revoke(uuid: string, options: { now: number; expiresAt: number }): Promise<'revoked' | TaskState>;
 
   /** Strongly consistent read. `undefined` when absent or expired (TTL passed, not yet deleted). */
   get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined>;

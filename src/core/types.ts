@@ -139,7 +139,14 @@ export interface Signature {
 }
 
 /** Every task state. */
-export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE'] as const;
+export const TASK_STATES = [
+  'PENDING',
+  'RECEIVED',
+  'STARTED',
+  'RETRY',
+  'SUCCESS',
+  'FAILURE',
+] as const;
 
 /**
  * A task state; `SUCCESS` and `FAILURE` are final.

@@ -1,0 +1,169 @@
+/**
+ * Sending signatures: record each task PENDING, then route it by its ETA (DESIGN §4):
+ *
+ * | ETA | path |
+ * | --- | --- |
+ * | none, or not in the future | the FIFO task queue (`broker.publish`) |
+ * | ≤ 15 min away | the standard delay queue with `DelaySeconds` (`broker.publishDelayed`); the forwarder moves it to the task queue when due |
+ * | > 15 min away | a one-time EventBridge Scheduler `at()` schedule firing 1 min early into the delay queue |
+ *
+ * A signature too large for a Scheduler input travels by reference: its body is kept in the task's
+ * PENDING item. A body too large for an item is refused here with {@link DispatchError}.
+ *
+ * @module
+ */
+import type { Clock } from './clock.js';
+import { MachineryError } from './errors.js';
+import { etaMillis, taskExpiresAt } from './lifetime.js';
+import type { Broker, PublishItem, ResultBackend, Scheduler } from './ports.js';
+import { DEFAULTS } from './resources.js';
+import { encodeSignature } from './signature.js';
+import type { Signature } from './types.js';
+
+/** Largest body kept in a DynamoDB item (400 KB item limit, minus room for the other attributes). */
+export const MAX_BODY_BY_REFERENCE_BYTES = 350_000;
+
+/**
+ * A signature that cannot be sent as asked (no scheduler for a far ETA, a body too large…).
+ *
+ * @example
+ * ```ts
+ * try { await dispatch([sig], deps); } catch (e) { if (e instanceof DispatchError) console.error(e.message); }
+ * ```
+ */
+export class DispatchError extends MachineryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DISPATCH_FAILED', message, options);
+  }
+}
+
+/**
+ * What {@link dispatch} needs.
+ *
+ * @example
+ * ```ts
+ * const deps: DispatchDeps = { backend, broker, scheduler, clock: systemClock };
+ * ```
+ */
+export interface DispatchDeps {
+  backend: ResultBackend;
+  broker: Broker;
+  /** Needed only for ETAs more than 15 minutes away. */
+  scheduler?: Scheduler;
+  clock: Clock;
+  /** machinery's `ResultsExpireIn`. @default 3600 */
+  resultsExpireInSeconds?: number;
+}
+
+/**
+ * Where {@link dispatch} sent a signature.
+ *
+ * @example
+ * ```ts
+ * const routes = await dispatch([sig], deps); // ['queue']
+ * ```
+ */
+export type DispatchRoute = 'queue' | 'delay-queue' | 'schedule';
+
+/**
+ * Records every signature PENDING (a re-send of a known UUID leaves its state alone), then sends
+ * each on the path its ETA asks for. Resolves with the route of each signature, in order. Rejects
+ * when any send fails (nothing is silently dropped; a re-send with the same UUIDs is safe, FIFO
+ * deduplication and the conditional PENDING write make it idempotent).
+ *
+ * @example
+ * ```ts
+ * await dispatch([newSignature('add', [{ Name: '', Type: 'int64', Value: 1 }])], {
+ *   backend, broker, clock: systemClock,
+ * });
+ * ```
+ */
+export async function dispatch(
+  signatures: readonly Signature[],
+  deps: DispatchDeps,
+  options: {
+    /** Deduplication id per signature (FIFO task queue only). @default the UUID */
+    deduplicationId?: (signature: Signature) => string;
+    /** Write PENDING first. @default true */
+    writePending?: boolean;
+  } = {},
+): Promise<DispatchRoute[]> {
+  const now = deps.clock.now();
+  const immediate: PublishItem[] = [];
+  const delayed: { signature: Signature; delaySeconds: number }[] = [];
+  const scheduled: { signature: Signature; fireAt: number; byReference: boolean }[] = [];
+  const routes: DispatchRoute[] = [];
+  const pending: Promise<boolean>[] = [];
+
+  for (const signature of signatures) {
+    const eta = etaMillis(signature.ETA);
+    const expiresAt = taskExpiresAt({
+      now,
+      eta,
+      ...(deps.resultsExpireInSeconds === undefined
+        ? {}
+        : { resultsExpireInSeconds: deps.resultsExpireInSeconds }),
+    });
+    const delayMs = eta === null ? 0 : eta - now;
+    let body: string | undefined;
+
+    if (delayMs <= 0) {
+      const dedup = options.deduplicationId?.(signature);
+      immediate.push(dedup === undefined ? { signature } : { signature, deduplicationId: dedup });
+      routes.push('queue');
+    } else if (delayMs <= DEFAULTS.maxDelaySeconds * 1000) {
+      delayed.push({ signature, delaySeconds: Math.ceil(delayMs / 1000) });
+      routes.push('delay-queue');
+    } else {
+      if (deps.scheduler === undefined) {
+        throw new DispatchError(
+          `task ${signature.UUID} has an ETA more than ${DEFAULTS.maxDelaySeconds} s away, which needs EventBridge Scheduler, but no scheduler is configured`,
+        );
+      }
+      const encoded = encodeSignature(signature);
+      const bytes = Buffer.byteLength(encoded, 'utf8');
+      const byReference = bytes > DEFAULTS.schedulerMaxInputBytes;
+      if (byReference && bytes > MAX_BODY_BY_REFERENCE_BYTES) {
+        throw new DispatchError(
+          `task ${signature.UUID} is ${bytes} bytes: too large to schedule (a body over ${DEFAULTS.schedulerMaxInputBytes} bytes is kept in DynamoDB, which holds at most ${MAX_BODY_BY_REFERENCE_BYTES})`,
+        );
+      }
+      if (byReference) body = encoded;
+      const fireAt = Math.max(now, (eta as number) - DEFAULTS.schedulerLeadSeconds * 1000);
+      scheduled.push({ signature, fireAt, byReference });
+      routes.push('schedule');
+    }
+
+    if (options.writePending !== false) {
+      pending.push(
+        deps.backend.putPending(signature, {
+          now,
+          expiresAt,
+          ...(body === undefined ? {} : { body }),
+        }),
+      );
+    }
+  }
+
+  await Promise.all(pending);
+  const sends: Promise<unknown>[] = [];
+  if (immediate.length > 0) sends.push(deps.broker.publish(immediate));
+  if (delayed.length > 0) sends.push(deps.broker.publishDelayed(delayed));
+  for (const s of scheduled) {
+    sends.push(
+      (deps.scheduler as Scheduler).scheduleOnce(s.signature, s.fireAt, {
+        bodyByReference: s.byReference,
+      }),
+    );
+  }
+  const settled = await Promise.allSettled(sends);
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length === 1) throw failed[0]?.reason;
+  if (failed.length > 1) {
+    throw new AggregateError(
+      failed.map((f) => f.reason),
+      `${failed.length} of ${sends.length} sends failed`,
+    );
+  }
+  return routes;
+}
