@@ -1,0 +1,247 @@
+/**
+ * AWS clients and the `MACHINERY_*` configuration.
+ *
+ * Clients are never module globals: each call builds new ones (or adopts the ones you pass), so
+ * two stacks (two regions, the local stack and a real account, two tests) live side by side in one
+ * process. Endpoints come from the standard `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB` and
+ * `AWS_ENDPOINT_URL_SCHEDULER` variables, which the SDK reads itself; credentials and region from
+ * the SDK's usual chain.
+ *
+ * @module
+ */
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient, type SchedulerClientConfig } from '@aws-sdk/client-scheduler';
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
+import { ENV } from '../core/resources.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * How to obtain each AWS client: pass a ready SDK client (`sqs`, `dynamodb`, `scheduler`) *or* a
+ * config to build one from (`sqsConfig`, `dynamodbConfig`, `schedulerConfig`), never both for the
+ * same service. With neither, a client is built from `region` and the environment.
+ *
+ * @example
+ * ```ts
+ * const opts: AwsClientOptions = { region: 'eu-west-1', sqsConfig: { maxAttempts: 5 } };
+ * ```
+ */
+export interface AwsClientOptions {
+  /** Region of clients built here. @default the SDK's chain (`AWS_REGION`, profile…) */
+  region?: string;
+  /** A ready SQS client. */
+  sqs?: SQSClient;
+  /** Config of the SQS client to build. */
+  sqsConfig?: SQSClientConfig;
+  /**
+   * A ready DynamoDB client: a `DynamoDBDocumentClient` is used as is (its marshalling options must
+   * remove undefined values); a plain `DynamoDBClient` is wrapped.
+   */
+  dynamodb?: DynamoDBDocumentClient | DynamoDBClient;
+  /** Config of the DynamoDB client to build. */
+  dynamodbConfig?: DynamoDBClientConfig;
+  /** A ready EventBridge Scheduler client. */
+  scheduler?: SchedulerClient;
+  /** Config of the Scheduler client to build. */
+  schedulerConfig?: SchedulerClientConfig;
+}
+
+/**
+ * The clients the AWS adapters use.
+ *
+ * @example
+ * ```ts
+ * const { sqs, dynamodb } = createAwsClients();
+ * ```
+ */
+export interface AwsClients {
+  sqs: SQSClient;
+  dynamodb: DynamoDBDocumentClient;
+  scheduler: SchedulerClient;
+}
+
+/** Marshalling of the document client: `undefined` attributes are left out, never an error. */
+export const DOCUMENT_TRANSLATE_CONFIG: TranslateConfig = {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  unmarshallOptions: { wrapNumbers: false },
+};
+
+function exclusive(service: string, client: unknown, config: unknown): void {
+  if (client !== undefined && config !== undefined) {
+    throw new ConfigError(
+      `pass either an ${service} client or an ${service} client config, not both: the config would be ignored`,
+    );
+  }
+}
+
+function withRegion<T extends { region?: unknown }>(
+  config: T | undefined,
+  region: string | undefined,
+): T {
+  const base = { ...(config ?? {}) } as T;
+  if (base.region === undefined && region !== undefined) base.region = region;
+  return base;
+}
+
+/**
+ * The SQS client: the one passed, or a new one from `sqsConfig` and `region`.
+ *
+ * @example
+ * ```ts
+ * const sqs = createSqsClient({ region: 'us-east-1' });
+ * ```
+ */
+export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
+  exclusive('SQS', options.sqs, options.sqsConfig);
+  return options.sqs ?? new SQSClient(withRegion(options.sqsConfig, options.region));
+}
+
+/**
+ * The DynamoDB document client: the one passed (a plain client is wrapped), or a new one from
+ * `dynamodbConfig` and `region`, marshalling per {@link DOCUMENT_TRANSLATE_CONFIG}.
+ *
+ * @example
+ * ```ts
+ * const ddb = createDynamoDbDocumentClient({ region: 'us-east-1' });
+ * ```
+ */
+export function createDynamoDbDocumentClient(
+  options: AwsClientOptions = {},
+): DynamoDBDocumentClient {
+  exclusive('DynamoDB', options.dynamodb, options.dynamodbConfig);
+  const given = options.dynamodb;
+  if (given instanceof DynamoDBDocumentClient) return given;
+  const base = given ?? new DynamoDBClient(withRegion(options.dynamodbConfig, options.region));
+  return DynamoDBDocumentClient.from(base, DOCUMENT_TRANSLATE_CONFIG);
+}
+
+/**
+ * The EventBridge Scheduler client: the one passed, or a new one from `schedulerConfig` and
+ * `region`.
+ *
+ * @example
+ * ```ts
+ * const scheduler = createSchedulerClient({ region: 'us-east-1' });
+ * ```
+ */
+export function createSchedulerClient(options: AwsClientOptions = {}): SchedulerClient {
+  exclusive('EventBridge Scheduler', options.scheduler, options.schedulerConfig);
+  return (
+    options.scheduler ?? new SchedulerClient(withRegion(options.schedulerConfig, options.region))
+  );
+}
+
+/**
+ * Every client the adapters use, per {@link AwsClientOptions}. Rejects a client passed together
+ * with its config ({@link ConfigError}).
+ *
+ * @example
+ * ```ts
+ * const clients = createAwsClients({ region: 'eu-west-1', sqs: mySqsClient });
+ * ```
+ */
+export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
+  return {
+    sqs: createSqsClient(options),
+    dynamodb: createDynamoDbDocumentClient(options),
+    scheduler: createSchedulerClient(options),
+  };
+}
+
+/**
+ * The `MACHINERY_*` settings (the stack's outputs, or `.machinery/local.env`).
+ *
+ * @example
+ * ```ts
+ * const cfg: MachineryConfig = loadMachineryConfig(process.env, ['taskQueueUrl', 'taskStatesTable']);
+ * ```
+ */
+export interface MachineryConfig {
+  /** `AWS_REGION` when set. */
+  region?: string;
+  /** `MACHINERY_TASK_QUEUE_URL`: the FIFO task queue. */
+  taskQueueUrl: string;
+  /** `MACHINERY_DLQ_URL`: the FIFO dead-letter queue of the task queue. */
+  dlqUrl: string;
+  /** `MACHINERY_DELAY_QUEUE_URL`: the standard delay queue. */
+  delayQueueUrl: string;
+  /** `MACHINERY_DELAY_DLQ_URL`: the dead-letter queue of the delay queue. */
+  delayDlqUrl: string;
+  /** `MACHINERY_SCHEDULER_DLQ_URL`: the Scheduler's dead-letter queue. */
+  schedulerDlqUrl: string;
+  /** `MACHINERY_TASK_STATES_TABLE`. */
+  taskStatesTable: string;
+  /** `MACHINERY_GROUP_METAS_TABLE`. */
+  groupMetasTable: string;
+  /** `MACHINERY_SCHEDULE_GROUP`. */
+  scheduleGroup: string;
+  /** `MACHINERY_SCHEDULER_ROLE_ARN`. */
+  schedulerRoleArn: string;
+}
+
+/** A `MACHINERY_*` setting. */
+export type MachineryConfigKey = Exclude<keyof MachineryConfig, 'region'>;
+
+/** Which environment variable holds each setting. */
+export const CONFIG_ENV: { readonly [K in MachineryConfigKey]: string } = {
+  taskQueueUrl: ENV.taskQueueUrl,
+  dlqUrl: ENV.dlqUrl,
+  delayQueueUrl: ENV.delayQueueUrl,
+  delayDlqUrl: ENV.delayDlqUrl,
+  schedulerDlqUrl: ENV.schedulerDlqUrl,
+  taskStatesTable: ENV.taskStatesTable,
+  groupMetasTable: ENV.groupMetasTable,
+  scheduleGroup: ENV.scheduleGroup,
+  schedulerRoleArn: ENV.schedulerRoleArn,
+};
+
+const URL_KEYS: readonly MachineryConfigKey[] = [
+  'taskQueueUrl',
+  'dlqUrl',
+  'delayQueueUrl',
+  'delayDlqUrl',
+  'schedulerDlqUrl',
+];
+
+/**
+ * Reads the `MACHINERY_*` variables (and `AWS_REGION`) into a typed object. The `required` keys
+ * are guaranteed present: when any is missing (unset or empty) it throws one {@link ConfigError}
+ * naming every missing variable. Queue URLs must be `http(s)://` URLs.
+ *
+ * @param env the environment to read. @default process.env
+ * @param required settings that must be present. @default []
+ *
+ * @example
+ * ```ts
+ * const cfg = loadMachineryConfig(process.env, ['taskQueueUrl', 'dlqUrl', 'taskStatesTable']);
+ * cfg.taskQueueUrl; // string
+ * cfg.delayQueueUrl; // string | undefined
+ * ```
+ */
+export function loadMachineryConfig<K extends MachineryConfigKey = never>(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  required: readonly K[] = [],
+): Partial<MachineryConfig> & Pick<MachineryConfig, K> {
+  const out: Partial<MachineryConfig> = {};
+  const region = env[ENV.region]?.trim();
+  if (region) out.region = region;
+  for (const [key, name] of Object.entries(CONFIG_ENV) as [MachineryConfigKey, string][]) {
+    const v = env[name]?.trim();
+    if (!v) continue;
+    if (URL_KEYS.includes(key) && !/^https?:\/\//.test(v)) {
+      throw new ConfigError(`${name} must be a queue URL (https://…), got '${v}'`);
+    }
+    out[key] = v;
+  }
+  const missing = required.filter((k) => out[k] === undefined).map((k) => CONFIG_ENV[k]);
+  if (missing.length > 0) {
+    const list =
+      missing.length === 1
+        ? `${missing[0]} is`
+        : `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} are`;
+    throw new ConfigError(
+      `${list} not set: run \`machinery local up\` and load .machinery/local.env, or export the deployed stack's outputs`,
+    );
+  }
+  return out as Partial<MachineryConfig> & Pick<MachineryConfig, K>;
+}

@@ -1,0 +1,113 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import {
+  createAwsClients,
+  createDynamoDbDocumentClient,
+  createSqsClient,
+  loadMachineryConfig,
+} from '../../../src/aws/config.js';
+import { ConfigError } from '../../../src/aws/errors.js';
+
+describe('Function: createAwsClients', () => {
+  it('builds new clients on every call, in the given region', async () => {
+    // Act
+    const a = createAwsClients({ region: 'eu-west-3' });
+    const b = createAwsClients({ region: 'eu-west-3' });
+
+    // Assess
+    expect(a.sqs).not.toBe(b.sqs);
+    expect(a.dynamodb).toBeInstanceOf(DynamoDBDocumentClient);
+    expect(await a.sqs.config.region()).toBe('eu-west-3');
+    expect(await a.scheduler.config.region()).toBe('eu-west-3');
+  });
+
+  it('adopts an injected SQS client as is', () => {
+    // Prepare
+    const sqs = new SQSClient({ region: 'us-east-1' });
+
+    // Act
+    const clients = createAwsClients({ sqs });
+
+    // Assess
+    expect(clients.sqs).toBe(sqs);
+  });
+
+  it('rejects a client passed together with its config', () => {
+    // Prepare
+    const sqs = new SQSClient({ region: 'us-east-1' });
+
+    // Act & Assess
+    expect(() => createSqsClient({ sqs, sqsConfig: { region: 'us-east-1' } })).toThrow(ConfigError);
+    expect(() =>
+      createDynamoDbDocumentClient({
+        dynamodb: new DynamoDBClient({}),
+        dynamodbConfig: {},
+      }),
+    ).toThrow(/not both/);
+  });
+
+  it('wraps a plain DynamoDB client and keeps a document client', () => {
+    // Prepare
+    const plain = new DynamoDBClient({ region: 'us-east-1' });
+    const doc = DynamoDBDocumentClient.from(plain);
+
+    // Act
+    const wrapped = createDynamoDbDocumentClient({ dynamodb: plain });
+    const kept = createDynamoDbDocumentClient({ dynamodb: doc });
+
+    // Assess
+    expect(wrapped).toBeInstanceOf(DynamoDBDocumentClient);
+    expect(kept).toBe(doc);
+  });
+
+  it('lets the config region win over the option region', async () => {
+    // Act
+    const sqs = createSqsClient({ region: 'us-east-1', sqsConfig: { region: 'ap-south-1' } });
+
+    // Assess
+    expect(await sqs.config.region()).toBe('ap-south-1');
+  });
+});
+
+describe('Function: loadMachineryConfig', () => {
+  const env = {
+    AWS_REGION: 'us-east-1',
+    MACHINERY_TASK_QUEUE_URL: 'http://localhost:1/000000000000/tasks.fifo',
+    MACHINERY_TASK_STATES_TABLE: 'task_states',
+  };
+
+  it('reads the variables that are set', () => {
+    // Act
+    const cfg = loadMachineryConfig(env, ['taskQueueUrl', 'taskStatesTable']);
+
+    // Assess
+    expect(cfg).toEqual({
+      region: 'us-east-1',
+      taskQueueUrl: env.MACHINERY_TASK_QUEUE_URL,
+      taskStatesTable: 'task_states',
+    });
+  });
+
+  it('names every missing required variable in one error', () => {
+    // Act & Assess
+    expect(() => loadMachineryConfig(env, ['taskQueueUrl', 'dlqUrl', 'delayQueueUrl'])).toThrow(
+      /^MACHINERY_DLQ_URL and MACHINERY_DELAY_QUEUE_URL are not set/,
+    );
+  });
+
+  it('treats an empty variable as missing', () => {
+    // Act & Assess
+    expect(() => loadMachineryConfig({ MACHINERY_DLQ_URL: ' ' }, ['dlqUrl'])).toThrow(
+      'MACHINERY_DLQ_URL is not set',
+    );
+  });
+
+  it('rejects a queue URL that is not a URL', () => {
+    // Act & Assess
+    expect(() => loadMachineryConfig({ MACHINERY_TASK_QUEUE_URL: 'tasks.fifo' })).toThrow(
+      ConfigError,
+    );
+  });
+});
