@@ -1,0 +1,113 @@
+/**
+ * Errors and exit codes of the `machinery` command.
+ *
+ * | exit code | meaning |
+ * | --- | --- |
+ * | 0 | ok |
+ * | 1 | the task ended FAILURE, or the operation failed (AWS error, unknown task, a stack already running) |
+ * | 2 | usage or configuration error (bad flag, bad `TYPE:VALUE`, no configuration found) |
+ * | 3 | timeout (`send --wait` gave up before the task finished) |
+ *
+ * @module
+ */
+import { MachineryError } from '../core/errors.js';
+
+/**
+ * The exit codes of every command (a contract: scripts rely on them).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = EXIT.timeout; // 3
+ * ```
+ */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  timeout: 3,
+} as const;
+
+/**
+ * An exit code of the `machinery` command.
+ *
+ * @example
+ * ```ts
+ * const code: ExitCode = EXIT.usage;
+ * ```
+ */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * An error the CLI reports as one plain sentence on stderr (no stack trace) and turns into its
+ * `exitCode`.
+ *
+ * @example
+ * ```ts
+ * throw new CliError('CLI_FAILED', 'the local stack did not start', EXIT.failure);
+ * ```
+ */
+export class CliError extends MachineryError {
+  /** The process exit code this error maps to. */
+  readonly exitCode: ExitCode;
+
+  constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * A bad command line: an unknown flag, a malformed `TYPE:VALUE`, a bad duration. Exit code 2.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError("expected TYPE:VALUE, e.g. int64:1, got 'x'");
+ * ```
+ */
+export class UsageError extends CliError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLI_USAGE', message, EXIT.usage, options);
+  }
+}
+
+/**
+ * No usable configuration (nothing found, or a source missing required keys). Exit code 2.
+ *
+ * @example
+ * ```ts
+ * throw new ConfigError('MACHINERY_TASK_STATES_TABLE is not set');
+ * ```
+ */
+export class ConfigError extends CliError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLI_CONFIG', message, EXIT.usage, options);
+  }
+}
+
+/**
+ * An operation that failed: an unknown task, a stack already running. Exit code 1.
+ *
+ * @example
+ * ```ts
+ * throw new OperationError('TASK_NOT_FOUND', 'no task task_123 (unknown or expired)');
+ * ```
+ */
+export class OperationError extends CliError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, EXIT.failure, options);
+  }
+}
+
+/**
+ * `send --wait` gave up before the task reached a final state. Exit code 3.
+ *
+ * @example
+ * ```ts
+ * throw new WaitTimeoutError('timed out after 30s waiting for task task_1 (state PENDING)');
+ * ```
+ */
+export class WaitTimeoutError extends CliError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLI_TIMEOUT', message, EXIT.timeout, options);
+  }
+}
