@@ -58,6 +58,8 @@ export interface AwsClients {
   sqs: SQSClient;
   dynamodb: DynamoDBDocumentClient;
   scheduler: SchedulerClient;
+  /** Destroys the clients built here (their sockets); clients passed in are left alone. */
+  destroy(): void;
 }
 
 /** Marshalling of the document client: `undefined` attributes are left out, never an error. */
@@ -141,10 +143,27 @@ export function createSchedulerClient(options: AwsClientOptions = {}): Scheduler
  * ```
  */
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
+  const sqs = createSqsClient(options);
+  exclusive('DynamoDB', options.dynamodb, options.dynamodbConfig);
+  const given = options.dynamodb;
+  const built =
+    given === undefined
+      ? new DynamoDBClient(withRegion(options.dynamodbConfig, options.region))
+      : undefined;
+  const dynamodb =
+    given instanceof DynamoDBDocumentClient
+      ? given
+      : DynamoDBDocumentClient.from(given ?? (built as DynamoDBClient), DOCUMENT_TRANSLATE_CONFIG);
+  const scheduler = createSchedulerClient(options);
   return {
-    sqs: createSqsClient(options),
-    dynamodb: createDynamoDbDocumentClient(options),
-    scheduler: createSchedulerClient(options),
+    sqs,
+    dynamodb,
+    scheduler,
+    destroy() {
+      if (options.sqs === undefined) sqs.destroy();
+      built?.destroy();
+      if (options.scheduler === undefined) scheduler.destroy();
+    },
   };
 }
 
