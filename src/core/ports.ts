@@ -215,6 +215,15 @@ export interface PeriodicSpec {
   timezone?: string;
   /** Template of each firing; its UUID is replaced by one derived from the scheduled time. */
   signature: Signature;
+  /**
+   * What each firing starts (machinery's `RegisterPeriodicTask` / `Chain` / `Group` / `Chord`):
+   * one task (`signature`), a chain (`signature` with its `OnSuccess` links), or a group or chord
+   * (`members`, each carrying the `GroupUUID` and, for a chord, the `ChordCallback`).
+   * @default 'task'
+   */
+  kind?: 'task' | 'chain' | 'group' | 'chord';
+  /** Every member of a group or chord, in order (`signature` is the first). */
+  members?: Signature[];
 }
 
 /**
