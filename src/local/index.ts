@@ -1,0 +1,55 @@
+/**
+ * The embedded local stack (no AWS account, no Docker): emulators, the Lambda event-source
+ * runner, the Scheduler emulator and provisioning.
+ *
+ * @example
+ * ```ts
+ * import { startLocalStack, EventSourceRunner } from './local/index.js';
+ * const stack = await startLocalStack();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DynamoDbLocalStartError,
+  type LocalDynamoDb,
+  type StartDynamoDbOptions,
+  startDynamoDbLocal,
+} from './dynamodb.js';
+export { freePort } from './net.js';
+export {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalCredentials,
+  type ProvisionedStack,
+  type ProvisionOptions,
+  provisionStack,
+  type QueueOverride,
+  queueAttributes,
+  type StackEndpoints,
+  stackEnv,
+  uniquePrefix,
+} from './provision.js';
+export {
+  EventSourceRunner,
+  type EventSourceRunnerOptions,
+  type InvocationResult,
+  type RunnerStats,
+  type SqsHandlerLike,
+  toSqsRecord,
+} from './runner.js';
+export {
+  nextFireTime,
+  parseScheduleExpression,
+  type ScheduleExpression,
+  ScheduleExpressionError,
+} from './schedule-expression.js';
+export {
+  type SchedulerDelivery,
+  type SchedulerEmulator,
+  type SchedulerEmulatorOptions,
+  startSchedulerEmulator,
+} from './scheduler-emulator.js';
+export { FAUXQS_ACCOUNT_ID, type LocalSqs, type StartSqsOptions, startSqs } from './sqs.js';
+export { type LocalStack, type StartLocalStackOptions, startLocalStack } from './stack.js';

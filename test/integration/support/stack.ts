@@ -1,0 +1,146 @@
+/**
+ * Per-test resources on the emulators shared by the integration run (started once by
+ * `global-setup.ts`): every call provisions a uniquely prefixed set of queues, tables and a
+ * schedule group, so test files run in parallel without seeing each other's data.
+ *
+ * @module
+ */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { inject } from 'vitest';
+import type { Clock } from '../../../src/core/clock.js';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type ProvisionedStack,
+  type ProvisionOptions,
+  provisionStack,
+  type StackEndpoints,
+  uniquePrefix,
+} from '../../../src/local/provision.js';
+import {
+  type SchedulerEmulator,
+  type SchedulerEmulatorOptions,
+  startSchedulerEmulator,
+} from '../../../src/local/scheduler-emulator.js';
+
+/**
+ * SDK clients pointed at a stack's emulators (explicit endpoints, dummy credentials).
+ *
+ * @example
+ * ```ts
+ * const { sqs } = stack.clients;
+ * ```
+ */
+export interface TestClients {
+  sqs: SQSClient;
+  dynamodb: DynamoDBClient;
+  scheduler: SchedulerClient;
+}
+
+/**
+ * A provisioned, isolated set of resources plus clients.
+ *
+ * @example
+ * ```ts
+ * const stack = await getTestStack();
+ * afterAll(() => stack.stop());
+ * ```
+ */
+export interface TestStack extends ProvisionedStack {
+  clients: TestClients;
+  /** The private Scheduler emulator, when `clock` was given. */
+  scheduler: SchedulerEmulator | undefined;
+  /** Destroys the clients and stops the private Scheduler emulator (the shared emulators stay). */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link getTestStack}. */
+export interface TestStackOptions {
+  /** Readable part of the prefix. @default 't' */
+  label?: string;
+  /** Per-queue overrides (short visibility, small maxReceiveCount). */
+  queueOverrides?: ProvisionOptions['queueOverrides'];
+  /**
+   * Start a private Scheduler emulator on this clock (against the shared SQS) instead of using the
+   * shared one (system clock).
+   */
+  clock?: Clock;
+  /** More options for the private Scheduler emulator. */
+  schedulerOptions?: Omit<SchedulerEmulatorOptions, 'sqsEndpoint' | 'clock'>;
+}
+
+/**
+ * The endpoints of the emulators shared by this run.
+ *
+ * @example
+ * ```ts
+ * const { sqs } = sharedEndpoints();
+ * ```
+ */
+export function sharedEndpoints(): StackEndpoints {
+  return inject('localEndpoints');
+}
+
+/**
+ * Clients for `endpoints`.
+ *
+ * @example
+ * ```ts
+ * const clients = makeClients(sharedEndpoints());
+ * ```
+ */
+export function makeClients(endpoints: StackEndpoints): TestClients {
+  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  return {
+    sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
+    dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
+    scheduler: new SchedulerClient({ ...common, endpoint: endpoints.scheduler }),
+  };
+}
+
+/**
+ * Provisions a uniquely prefixed stack on the shared emulators.
+ *
+ * @example
+ * ```ts
+ * const clock = new AdjustableClock();
+ * const stack = await getTestStack({ label: 'delay', clock });
+ * await stack.clients.scheduler.send(new CreateScheduleCommand({ ... }));
+ * clock.advance(20 * 60_000);
+ * await stack.scheduler?.waitForDelivery();
+ * await stack.stop();
+ * ```
+ */
+export async function getTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const shared = sharedEndpoints();
+  let scheduler: SchedulerEmulator | undefined;
+  if (options.clock) {
+    scheduler = await startSchedulerEmulator({
+      ...options.schedulerOptions,
+      sqsEndpoint: shared.sqs,
+      clock: options.clock,
+    });
+  }
+  const endpoints: StackEndpoints = scheduler ? { ...shared, scheduler: scheduler.endpoint } : shared;
+  try {
+    const provisioned = await provisionStack(endpoints, uniquePrefix(options.label ?? 't'), {
+      ...(options.queueOverrides ? { queueOverrides: options.queueOverrides } : {}),
+    });
+    const clients = makeClients(endpoints);
+    return {
+      ...provisioned,
+      clients,
+      scheduler,
+      stop: async () => {
+        for (const client of Object.values(clients)) client.destroy();
+        await scheduler?.stop();
+      },
+    };
+  } catch (e) {
+    await scheduler?.stop();
+    throw e;
+  }
+}
