@@ -10,7 +10,10 @@
 import type { TestProject } from 'vitest/node';
 import { type LocalDynamoDb, startDynamoDbLocal } from '../../src/local/dynamodb.js';
 import type { StackEndpoints } from '../../src/local/provision.js';
-import { type SchedulerEmulator, startSchedulerEmulator } from '../../src/local/scheduler-emulator.js';
+import {
+  type SchedulerEmulator,
+  startSchedulerEmulator,
+} from '../../src/local/scheduler-emulator.js';
 import { type LocalSqs, startSqs } from '../../src/local/sqs.js';
 
 declare module 'vitest' {
@@ -35,7 +38,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [sqsResult, ddbResult] = await Promise.allSettled([startSqs(), startDynamoDbLocal()]);
   const sqs: LocalSqs | undefined = sqsResult.status === 'fulfilled' ? sqsResult.value : undefined;
-  const ddb: LocalDynamoDb | undefined = ddbResult.status === 'fulfilled' ? ddbResult.value : undefined;
+  const ddb: LocalDynamoDb | undefined =
+    ddbResult.status === 'fulfilled' ? ddbResult.value : undefined;
   let scheduler: SchedulerEmulator | undefined;
   const teardown = async () => {
     await Promise.allSettled([scheduler?.stop(), sqs?.stop(), ddb?.stop()]);

@@ -57,13 +57,20 @@ describe('Function: provisionStack', () => {
     const table = stack.names.tables.taskStates;
 
     // Act
-    const { Table } = await stack.clients.dynamodb.send(new DescribeTableCommand({ TableName: table }));
-    const ttl = await stack.clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }));
+    const { Table } = await stack.clients.dynamodb.send(
+      new DescribeTableCommand({ TableName: table }),
+    );
+    const ttl = await stack.clients.dynamodb.send(
+      new DescribeTimeToLiveCommand({ TableName: table }),
+    );
 
     // Assess
     expect(Table?.KeySchema).toEqual([{ AttributeName: 'TaskUUID', KeyType: 'HASH' }]);
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'TTL', TimeToLiveStatus: 'ENABLED' });
+    expect(ttl.TimeToLiveDescription).toMatchObject({
+      AttributeName: 'TTL',
+      TimeToLiveStatus: 'ENABLED',
+    });
   });
 
   it('creates the schedule group', async () => {

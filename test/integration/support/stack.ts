@@ -124,7 +124,9 @@ export async function getTestStack(options: TestStackOptions = {}): Promise<Test
       clock: options.clock,
     });
   }
-  const endpoints: StackEndpoints = scheduler ? { ...shared, scheduler: scheduler.endpoint } : shared;
+  const endpoints: StackEndpoints = scheduler
+    ? { ...shared, scheduler: scheduler.endpoint }
+    : shared;
   try {
     const provisioned = await provisionStack(endpoints, uniquePrefix(options.label ?? 't'), {
       ...(options.queueOverrides ? { queueOverrides: options.queueOverrides } : {}),
