@@ -1,0 +1,758 @@
+/**
+ * The DynamoDB implementation of the core `ResultBackend` port (DESIGN §3–§4).
+ *
+ * ## Item layout (`task_states`, key `TaskUUID`)
+ *
+ * | attribute | type | meaning |
+ * | --- | --- | --- |
+ * | `TaskUUID` | S | the key |
+ * | `TaskName` | S | the task's registered name |
+ * | `State` | S | `PENDING`, `RECEIVED`, `STARTED`, `RETRY`, `SUCCESS`, `FAILURE` |
+ * | `Results` | L of M `{Type, Value}` | typed results of a SUCCESS (C's `encodeTypedValues`: 64-bit values beyond 2^53 as decimal strings), never stringified |
+ * | `Error` | S | message of the last failure or retry; `revoked` for a cancelled task |
+ * | `CreatedAt`, `UpdatedAt` | N | epoch ms |
+ * | `TTL` | N | epoch **seconds**, the table's TTL attribute (`ceil(expiresAt / 1000)`) |
+ * | `Attempt`, `Retries`, `Crashes` | N | attempts claimed, retries consumed, crashed attempts found |
+ * | `LeaseUntil` | N | end of the current attempt's lease, epoch ms; present only while STARTED |
+ * | `DeadLettered`, `DeadLetterReason` | BOOL, S | set while the message sits in the DLQ |
+ * | `Body` | S | the encoded signature, when it travels by reference |
+ *
+ * ## Writes
+ *
+ * Every transition is **one conditional write**. Its condition is built from the named clauses
+ * below (in the style of Powertools' idempotency layer), and it asks for
+ * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a failed condition tells us what the item
+ * holds without an extra read. A simple successful task costs three writes: `putPending` (PutItem,
+ * at send), `claim` (UpdateItem → STARTED; RECEIVED is coalesced into it), `markSuccess`.
+ *
+ * ## Expiry
+ *
+ * An item whose `TTL` has passed (`TTL * 1000 <= now`) but that DynamoDB has not deleted yet is
+ * treated as absent everywhere: `get` returns `undefined`, and a write that may create an item
+ * replaces it with a fresh one (a PutItem conditional on the expired `TTL` being unchanged).
+ *
+ * ## TTL only extends
+ *
+ * DynamoDB's update expressions have no `max()`. Each write sets `TTL = :ttl` under the extra
+ * clause `ttlOnlyExtends` (`TTL` absent or `<= :ttl`). `expiresAt` is computed from the current
+ * time, so it is normally later than the stored one and the write succeeds at once. When the stored
+ * TTL is later (a producer asked for a longer `ResultsExpireIn` than the worker knows), the
+ * condition fails, the returned old item shows that only this clause failed, and the same write is
+ * repeated without touching `TTL`: two requests in that rare case, never a shortened lifetime.
+ * Writes that follow a read of the old item (redrive, crash, expired) compute the max exactly.
+ *
+ * IAM: `dynamodb:GetItem`, `dynamodb:PutItem`, `dynamodb:UpdateItem` on the table (and
+ * `kms:Decrypt`/`kms:GenerateDataKey` with a customer-managed key).
+ *
+ * @module
+ */
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeTypedValues, encodeTypedValues } from '../core/args.js';
+import { TransientInfrastructureError } from '../core/errors.js';
+import type { ClaimResult, ResultBackend, TaskRecord } from '../core/ports.js';
+import { TABLES } from '../core/resources.js';
+import type { DeadLetterReason, Signature, TaskState, TypedValue } from '../core/types.js';
+import { translateAwsError } from './errors.js';
+
+/** A stored item, unmarshalled. */
+type Item = Record<string, unknown>;
+
+/**
+ * Options of {@link DynamoDbResultBackend}.
+ *
+ * @example
+ * ```ts
+ * const opts: DynamoDbResultBackendOptions = { dynamodb: createDynamoDbDocumentClient(), tableName: 'task_states' };
+ * ```
+ */
+export interface DynamoDbResultBackendOptions {
+  /** The document client (see `createDynamoDbDocumentClient`). */
+  dynamodb: DynamoDBDocumentClient;
+  /** Name of the `task_states` table. */
+  tableName: string;
+}
+
+/** Attribute names; every one goes through `ExpressionAttributeNames` (STATE, TTL… are reserved). */
+const A = {
+  uuid: TABLES.taskStates.partitionKey,
+  name: 'TaskName',
+  state: 'State',
+  results: 'Results',
+  error: 'Error',
+  createdAt: 'CreatedAt',
+  updatedAt: 'UpdatedAt',
+  ttl: TABLES.taskStates.ttlAttribute,
+  attempt: 'Attempt',
+  retries: 'Retries',
+  crashes: 'Crashes',
+  lease: 'LeaseUntil',
+  deadLettered: 'DeadLettered',
+  deadLetterReason: 'DeadLetterReason',
+  body: 'Body',
+} as const;
+
+const NAMES: Record<string, string> = Object.fromEntries(Object.values(A).map((n) => [`#${n}`, n]));
+
+// ---------------------------------------------------------------------------------------------
+// Condition clauses. Each is a named piece of a ConditionExpression, with a JS mirror used to
+// learn, from the ALL_OLD item of a failed condition, which clause failed.
+// ---------------------------------------------------------------------------------------------
+
+/** The item does not exist. */
+const itemAbsent = `attribute_not_exists(#${A.uuid})`;
+/** The item exists and its TTL has not passed (`:nowSec` = now / 1000, fractional). */
+const itemLive = `(attribute_not_exists(#${A.ttl}) OR #${A.ttl} > :nowSec)`;
+/** The item exists but its TTL has passed: it counts as absent. */
+const itemExpired = `#${A.ttl} <= :nowSec`;
+/** Waiting to run: PENDING, RECEIVED or RETRY. */
+const stateWaiting = `#${A.state} IN (:PENDING, :RECEIVED, :RETRY)`;
+/** Not dead-lettered (a dead-lettered task is claimed only by the redrive path). */
+const notDeadLettered = `(attribute_not_exists(#${A.deadLettered}) OR #${A.deadLettered} = :false)`;
+/** Final: SUCCESS or FAILURE. */
+const stateNotFinal = `NOT #${A.state} IN (:SUCCESS, :FAILURE)`;
+/** STARTED by the caller's attempt: the caller still owns the task. */
+const startedByAttempt = `(#${A.state} = :STARTED AND #${A.attempt} = :attempt)`;
+/** Not yet started: PENDING or RETRY (what `revoke` may cancel). */
+const stateRevocable = `#${A.state} IN (:PENDING, :RETRY)`;
+/** The new TTL does not shorten the item's life (DynamoDB has no max(); see the module docs). */
+const ttlOnlyExtends = `(attribute_not_exists(#${A.ttl}) OR #${A.ttl} <= :ttl)`;
+
+const STATE_VALUES = {
+  ':PENDING': 'PENDING',
+  ':RECEIVED': 'RECEIVED',
+  ':STARTED': 'STARTED',
+  ':RETRY': 'RETRY',
+  ':SUCCESS': 'SUCCESS',
+  ':FAILURE': 'FAILURE',
+} as const;
+
+function num(v: unknown, fallback = 0): number {
+  return typeof v === 'number' ? v : fallback;
+}
+
+function ttlSeconds(expiresAt: number): number {
+  return Math.ceil(expiresAt / 1000);
+}
+
+function isLive(item: Item | undefined, now: number): item is Item {
+  if (item === undefined) return false;
+  const ttl = item[A.ttl];
+  return typeof ttl !== 'number' || ttl * 1000 > now;
+}
+
+/** Keeps only the placeholders an expression uses (DynamoDB rejects unused ones). */
+function used<T>(expr: string, map: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(map)) {
+    if (new RegExp(`${k}(?![A-Za-z0-9_])`).test(expr)) out[k] = v;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny unmarshaller for the ALL_OLD item of a ConditionalCheckFailedException (the document
+// client does not unmarshall error payloads). Handles the types this table stores.
+// ---------------------------------------------------------------------------------------------
+
+type AttributeValue = Record<string, unknown>;
+
+function fromAttributeValue(av: AttributeValue): unknown {
+  if ('S' in av) return av.S;
+  if ('N' in av) return Number(av.N);
+  if ('BOOL' in av) return av.BOOL;
+  if ('NULL' in av) return null;
+  if ('L' in av) return (av.L as AttributeValue[]).map(fromAttributeValue);
+  if ('M' in av) return unmarshallItem(av.M as Record<string, AttributeValue>);
+  if ('SS' in av) return new Set(av.SS as string[]);
+  if ('NS' in av) return new Set((av.NS as string[]).map(Number));
+  if ('B' in av) return av.B;
+  return undefined;
+}
+
+function unmarshallItem(item: Record<string, AttributeValue> | undefined): Item | undefined {
+  if (item === undefined) return undefined;
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) out[k] = fromAttributeValue(v);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results. DynamoDB numbers span 1e-130 to 9.99e125 in magnitude (38 digits): a float64 outside
+// that range (1e300, 5e-324) is stored as its decimal string and read back as a number. Every
+// other value is stored exactly as `encodeTypedValues` gives it.
+// ---------------------------------------------------------------------------------------------
+
+function isFloatType(type: unknown): boolean {
+  return type === 'float32' || type === 'float64' || type === '[]float32' || type === '[]float64';
+}
+
+function fitsDynamoNumber(v: number): boolean {
+  const a = Math.abs(v);
+  return a === 0 || (a >= 1e-130 && a < 1e126);
+}
+
+function mapFloats(value: unknown, f: (v: unknown) => unknown): unknown {
+  return Array.isArray(value) ? value.map(f) : f(value);
+}
+
+/** Typed results as stored in the item. */
+export function toItemResults(results: readonly TypedValue[]): { Type: string; Value: unknown }[] {
+  return encodeTypedValues(results).map((r) =>
+    isFloatType(r.Type)
+      ? {
+          Type: r.Type,
+          Value: mapFloats(r.Value, (v) =>
+            typeof v === 'number' && !fitsDynamoNumber(v) ? String(v) : v,
+          ),
+        }
+      : r,
+  );
+}
+
+/** The inverse of {@link toItemResults}, before `decodeTypedValues`. */
+export function fromItemResults(stored: unknown[]): unknown[] {
+  return stored.map((r) => {
+    const tv = r as { Type?: unknown; Value?: unknown };
+    if (!isFloatType(tv?.Type)) return r;
+    return {
+      Type: tv.Type,
+      Value: mapFloats(tv.Value, (v) => (typeof v === 'string' ? Number(v) : v)),
+    };
+  });
+}
+
+/** Converts a stored item to the port's `TaskRecord`. */
+export function itemToRecord(item: Item): TaskRecord {
+  const results = item[A.results];
+  return {
+    uuid: String(item[A.uuid]),
+    name: typeof item[A.name] === 'string' ? (item[A.name] as string) : '',
+    state: item[A.state] as TaskState,
+    results: Array.isArray(results) ? decodeTypedValues(fromItemResults(results)) : null,
+    error: typeof item[A.error] === 'string' ? (item[A.error] as string) : null,
+    createdAt: num(item[A.createdAt]),
+    updatedAt: num(item[A.updatedAt]),
+    attempt: num(item[A.attempt]),
+    retries: num(item[A.retries]),
+    crashes: num(item[A.crashes]),
+    leaseUntil: typeof item[A.lease] === 'number' ? (item[A.lease] as number) : null,
+    deadLettered: item[A.deadLettered] === true,
+    deadLetterReason:
+      typeof item[A.deadLetterReason] === 'string'
+        ? (item[A.deadLetterReason] as DeadLetterReason)
+        : null,
+    expiresAt: typeof item[A.ttl] === 'number' ? (item[A.ttl] as number) * 1000 : 0,
+    body: typeof item[A.body] === 'string' ? (item[A.body] as string) : null,
+  };
+}
+
+/** One conditional UpdateItem, described so it can be re-issued without its TTL clause. */
+interface Transition {
+  uuid: string;
+  now: number;
+  expiresAt: number;
+  /** The state clauses (without `ttlOnlyExtends`). */
+  condition: string;
+  /** JS mirror of `condition` on the old item (`undefined` = absent). */
+  allows: (old: Item | undefined) => boolean;
+  /** `SET` actions, without the TTL. */
+  set: string[];
+  /** `REMOVE` actions. */
+  remove?: string[];
+  /** Placeholder values (`:now`, `:nowSec`, `:ttl` and the states are added). */
+  values?: Record<string, unknown>;
+  /** The item to put instead when the old one has expired (absent = the transition needs a live item). */
+  fresh?: () => Item;
+  /** Return the new item. */
+  returnNew?: boolean;
+}
+
+type TransitionResult = { ok: true; item: Item | undefined } | { ok: false; old: Item | undefined };
+
+/**
+ * Task state in DynamoDB. Implements the core `ResultBackend` port exactly as its TSDoc says; see
+ * the module documentation for the item layout, the write per transition and the TTL handling.
+ *
+ * @example
+ * ```ts
+ * const backend = new DynamoDbResultBackend({
+ *   dynamodb: createDynamoDbDocumentClient(),
+ *   tableName: process.env.MACHINERY_TASK_STATES_TABLE!,
+ * });
+ * const rec = await backend.get('task_…', { now: Date.now() });
+ * ```
+ */
+export class DynamoDbResultBackend implements ResultBackend {
+  readonly #ddb: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: DynamoDbResultBackendOptions) {
+    this.#ddb = options.dynamodb;
+    this.#table = options.tableName;
+  }
+
+  /** Name of the table. */
+  get tableName(): string {
+    return this.#table;
+  }
+
+  async putPending(
+    signature: Signature,
+    options: { now: number; expiresAt: number; body?: string },
+  ): Promise<boolean> {
+    const { now, expiresAt } = options;
+    const item: Item = {
+      [A.uuid]: signature.UUID,
+      [A.name]: signature.Name,
+      [A.state]: 'PENDING',
+      [A.createdAt]: now,
+      [A.updatedAt]: now,
+      [A.ttl]: ttlSeconds(expiresAt),
+      [A.attempt]: 0,
+      [A.retries]: 0,
+      [A.crashes]: 0,
+      [A.deadLettered]: false,
+      ...(options.body === undefined ? {} : { [A.body]: options.body }),
+    };
+    // Condition: a new UUID, or one whose item has expired (it counts as absent).
+    const condition = `${itemAbsent} OR ${itemExpired}`;
+    try {
+      await this.#ddb.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: used(condition, NAMES),
+          ExpressionAttributeValues: { ':nowSec': now / 1000 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw this.#translate(e);
+    }
+  }
+
+  async claim(
+    signature: Signature,
+    options: { now: number; leaseUntil: number; expiresAt: number; maxCrashes: number },
+  ): Promise<ClaimResult> {
+    const { now, leaseUntil, expiresAt, maxCrashes } = options;
+    for (let round = 0; round < 4; round++) {
+      // The common path, one write: absent (a Go producer writes no PENDING), or live, waiting
+      // and not dead-lettered → STARTED with attempt + 1 and the lease.
+      const first = await this.#transition({
+        uuid: signature.UUID,
+        now,
+        expiresAt,
+        condition: `${itemAbsent} OR (${itemLive} AND ${stateWaiting} AND ${notDeadLettered})`,
+        allows: (old) =>
+          old === undefined ||
+          (isLive(old, now) &&
+            ['PENDING', 'RECEIVED', 'RETRY'].includes(old[A.state] as string) &&
+            old[A.deadLettered] !== true),
+        set: [
+          `#${A.state} = :STARTED`,
+          `#${A.attempt} = if_not_exists(#${A.attempt}, :zero) + :one`,
+          `#${A.lease} = :lease`,
+          `#${A.updatedAt} = :now`,
+          `#${A.name} = if_not_exists(#${A.name}, :name)`,
+          `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
+          `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
+          `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
+          `#${A.deadLettered} = :false`,
+        ],
+        values: {
+          ':zero': 0,
+          ':one': 1,
+          ':lease': leaseUntil,
+          ':name': signature.Name,
+          ':false': false,
+        },
+        fresh: () =>
+          this.#freshItem(signature, now, expiresAt, {
+            [A.state]: 'STARTED',
+            [A.attempt]: 1,
+            [A.lease]: leaseUntil,
+          }),
+        returnNew: true,
+      });
+      if (first.ok) return claimedFrom(first.item, false);
+      const old = first.old;
+      if (old === undefined) continue; // deleted under us: try again
+      if (!isLive(old, now)) continue; // expired and replaced concurrently: try again
+      const oldAttempt = num(old[A.attempt]);
+      const ttl = Math.max(num(old[A.ttl]), ttlSeconds(expiresAt));
+
+      if (old[A.deadLettered] === true) {
+        // The redrive: an explicit fresh attempt, claimed once (the condition pins the attempt).
+        const r = await this.#update(signature.UUID, {
+          condition: `#${A.deadLettered} = :true AND #${A.attempt} = :oldAttempt`,
+          set: [
+            `#${A.state} = :STARTED`,
+            `#${A.attempt} = :newAttempt`,
+            `#${A.lease} = :lease`,
+            `#${A.updatedAt} = :now`,
+            `#${A.crashes} = :zero`,
+            `#${A.deadLettered} = :false`,
+            `#${A.ttl} = :ttl`,
+          ],
+          remove: [`#${A.deadLetterReason}`],
+          values: {
+            ':true': true,
+            ':false': false,
+            ':zero': 0,
+            ':oldAttempt': oldAttempt,
+            ':newAttempt': oldAttempt + 1,
+            ':lease': leaseUntil,
+            ':now': now,
+            ':ttl': ttl,
+          },
+          returnNew: true,
+        });
+        if (r.ok) return claimedFrom(r.item, true);
+        continue;
+      }
+      const state = old[A.state] as TaskState;
+      if (state === 'SUCCESS' || state === 'FAILURE') {
+        return { kind: 'finished', record: itemToRecord(old) };
+      }
+      if (state === 'STARTED') {
+        const lease = num(old[A.lease]);
+        if (lease > now) return { kind: 'leased', leaseUntil: lease };
+        // An expired lease: the attempt that held it crashed.
+        const crashes = num(old[A.crashes]) + 1;
+        if (crashes >= maxCrashes) {
+          return { kind: 'crash-loop', record: { ...itemToRecord(old), crashes } };
+        }
+        const r = await this.#update(signature.UUID, {
+          condition: `#${A.state} = :STARTED AND #${A.attempt} = :oldAttempt`,
+          set: [
+            `#${A.attempt} = :newAttempt`,
+            `#${A.crashes} = :crashes`,
+            `#${A.lease} = :lease`,
+            `#${A.updatedAt} = :now`,
+            `#${A.ttl} = :ttl`,
+          ],
+          values: {
+            ':STARTED': 'STARTED',
+            ':oldAttempt': oldAttempt,
+            ':newAttempt': oldAttempt + 1,
+            ':crashes': crashes,
+            ':lease': leaseUntil,
+            ':now': now,
+            ':ttl': ttl,
+          },
+          returnNew: true,
+        });
+        if (r.ok) return claimedFrom(r.item, false);
+      }
+      // Waiting and live, yet the write failed: the state moved between our write and now.
+    }
+    throw new TransientInfrastructureError(
+      `DynamoDB (${this.#table}): the claim of ${signature.UUID} kept racing with other writers`,
+    );
+  }
+
+  async markSuccess(
+    uuid: string,
+    attempt: number,
+    results: TypedValue[],
+    options: { now: number; expiresAt: number },
+  ): Promise<boolean> {
+    const r = await this.#transition({
+      uuid,
+      ...options,
+      condition: `${startedByAttempt} AND ${itemLive}`,
+      allows: (old) => this.#ownedBy(old, attempt, options.now),
+      set: [`#${A.state} = :SUCCESS`, `#${A.results} = :results`, `#${A.updatedAt} = :now`],
+      remove: [`#${A.lease}`],
+      values: { ':attempt': attempt, ':results': toItemResults(results) },
+    });
+    return r.ok;
+  }
+
+  async markRetry(
+    uuid: string,
+    attempt: number,
+    error: string,
+    options: { now: number; expiresAt: number },
+  ): Promise<boolean> {
+    const r = await this.#transition({
+      uuid,
+      ...options,
+      condition: `${startedByAttempt} AND ${itemLive}`,
+      allows: (old) => this.#ownedBy(old, attempt, options.now),
+      set: [
+        `#${A.state} = :RETRY`,
+        `#${A.retries} = if_not_exists(#${A.retries}, :zero) + :one`,
+        `#${A.error} = :error`,
+        `#${A.updatedAt} = :now`,
+      ],
+      remove: [`#${A.lease}`],
+      values: { ':attempt': attempt, ':error': error, ':zero': 0, ':one': 1 },
+    });
+    return r.ok;
+  }
+
+  async markFailure(
+    signature: Pick<Signature, 'UUID' | 'Name'>,
+    error: string,
+    options: {
+      now: number;
+      expiresAt: number;
+      attempt?: number;
+      deadLetterReason?: DeadLetterReason;
+    },
+  ): Promise<boolean> {
+    const { now, expiresAt, attempt, deadLetterReason } = options;
+    const deadLetter = deadLetterReason !== undefined;
+    const set = [
+      `#${A.state} = :FAILURE`,
+      `#${A.error} = :error`,
+      `#${A.updatedAt} = :now`,
+      `#${A.deadLettered} = :dl`,
+      ...(deadLetter ? [`#${A.deadLetterReason} = :reason`] : []),
+    ];
+    const remove = [
+      `#${A.lease}`,
+      `#${A.results}`,
+      ...(deadLetter ? [] : [`#${A.deadLetterReason}`]),
+    ];
+    const values: Record<string, unknown> = {
+      ':error': error,
+      ':dl': deadLetter,
+      ...(deadLetter ? { ':reason': deadLetterReason } : {}),
+    };
+    if (attempt !== undefined) {
+      const r = await this.#transition({
+        uuid: signature.UUID,
+        now,
+        expiresAt,
+        condition: `${startedByAttempt} AND ${itemLive}`,
+        allows: (old) => this.#ownedBy(old, attempt, now),
+        set,
+        remove,
+        values: { ...values, ':attempt': attempt },
+      });
+      return r.ok;
+    }
+    // No claim: any state but a final one, or an absent (or expired) item, which is created.
+    const r = await this.#transition({
+      uuid: signature.UUID,
+      now,
+      expiresAt,
+      condition: `${itemAbsent} OR (${itemLive} AND ${stateNotFinal})`,
+      allows: (old) =>
+        old === undefined ||
+        (isLive(old, now) && !['SUCCESS', 'FAILURE'].includes(old[A.state] as string)),
+      set: [
+        ...set,
+        `#${A.name} = if_not_exists(#${A.name}, :name)`,
+        `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
+        `#${A.attempt} = if_not_exists(#${A.attempt}, :zero)`,
+        `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
+        `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
+      ],
+      remove,
+      values: { ...values, ':name': signature.Name, ':zero': 0 },
+      fresh: () =>
+        this.#freshItem(signature, now, expiresAt, {
+          [A.state]: 'FAILURE',
+          [A.error]: error,
+          [A.deadLettered]: deadLetter,
+          ...(deadLetter ? { [A.deadLetterReason]: deadLetterReason } : {}),
+        }),
+    });
+    return r.ok;
+  }
+
+  async revoke(
+    uuid: string,
+    options: { now: number; expiresAt: number },
+  ): Promise<'revoked' | TaskState> {
+    const { now, expiresAt } = options;
+    const r = await this.#transition({
+      uuid,
+      now,
+      expiresAt,
+      condition: `${itemAbsent} OR (${itemLive} AND ${stateRevocable})`,
+      allows: (old) =>
+        old === undefined ||
+        (isLive(old, now) && ['PENDING', 'RETRY'].includes(old[A.state] as string)),
+      set: [
+        `#${A.state} = :FAILURE`,
+        `#${A.error} = :revoked`,
+        `#${A.updatedAt} = :now`,
+        `#${A.name} = if_not_exists(#${A.name}, :empty)`,
+        `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
+        `#${A.attempt} = if_not_exists(#${A.attempt}, :zero)`,
+        `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
+        `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
+        `#${A.deadLettered} = :false`,
+      ],
+      remove: [`#${A.lease}`],
+      values: { ':revoked': 'revoked', ':empty': '', ':zero': 0, ':false': false },
+      fresh: () =>
+        this.#freshItem({ UUID: uuid, Name: '' }, now, expiresAt, {
+          [A.state]: 'FAILURE',
+          [A.error]: 'revoked',
+        }),
+    });
+    if (r.ok) return 'revoked';
+    return (r.old?.[A.state] as TaskState | undefined) ?? 'revoked';
+  }
+
+  async get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined> {
+    try {
+      const out = await this.#ddb.send(
+        new GetCommand({ TableName: this.#table, Key: { [A.uuid]: uuid }, ConsistentRead: true }),
+      );
+      const item = out.Item as Item | undefined;
+      return isLive(item, options.now) ? itemToRecord(item) : undefined;
+    } catch (e) {
+      throw this.#translate(e);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #ownedBy(old: Item | undefined, attempt: number, now: number): boolean {
+    return isLive(old, now) && old[A.state] === 'STARTED' && old[A.attempt] === attempt;
+  }
+
+  #freshItem(
+    signature: Pick<Signature, 'UUID' | 'Name'>,
+    now: number,
+    expiresAt: number,
+    fields: Item,
+  ): Item {
+    return {
+      [A.uuid]: signature.UUID,
+      [A.name]: signature.Name,
+      [A.createdAt]: now,
+      [A.updatedAt]: now,
+      [A.ttl]: ttlSeconds(expiresAt),
+      [A.attempt]: 0,
+      [A.retries]: 0,
+      [A.crashes]: 0,
+      [A.deadLettered]: false,
+      ...fields,
+    };
+  }
+
+  /**
+   * One transition: the write with `TTL = :ttl` under `ttlOnlyExtends`; when only that clause
+   * failed, the same write without touching TTL; when the old item has expired and the transition
+   * may create one, a fresh item put over it (conditional on the expired TTL being unchanged).
+   */
+  async #transition(t: Transition): Promise<TransitionResult> {
+    const ttl = ttlSeconds(t.expiresAt);
+    const base = {
+      set: t.set,
+      remove: t.remove ?? [],
+      values: { ...STATE_VALUES, ...t.values, ':now': t.now, ':nowSec': t.now / 1000 },
+      returnNew: t.returnNew ?? false,
+    };
+    const first = await this.#update(t.uuid, {
+      ...base,
+      condition: `(${t.condition}) AND ${ttlOnlyExtends}`,
+      set: [...t.set, `#${A.ttl} = :ttl`],
+      values: { ...base.values, ':ttl': ttl },
+    });
+    if (first.ok) return first;
+    const old = first.old;
+    if (old !== undefined && !isLive(old, t.now)) {
+      if (t.fresh === undefined) return first;
+      const put = await this.#putOverExpired(t.fresh(), num(old[A.ttl]));
+      return put ? { ok: true, item: t.fresh() } : { ok: false, old: undefined };
+    }
+    if (t.allows(old)) {
+      // Only ttlOnlyExtends failed: the stored TTL is later than ours. Keep it.
+      return this.#update(t.uuid, { ...base, condition: t.condition });
+    }
+    return first;
+  }
+
+  async #putOverExpired(item: Item, oldTtl: number): Promise<boolean> {
+    // Condition: the item is still the expired one we saw.
+    const condition = `#${A.ttl} = :oldTtl`;
+    try {
+      await this.#ddb.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: used(condition, NAMES),
+          ExpressionAttributeValues: { ':oldTtl': oldTtl },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw this.#translate(e);
+    }
+  }
+
+  async #update(
+    uuid: string,
+    u: {
+      condition: string;
+      set: string[];
+      remove?: string[];
+      values: Record<string, unknown>;
+      returnNew?: boolean;
+    },
+  ): Promise<TransitionResult> {
+    const update = `SET ${u.set.join(', ')}${u.remove && u.remove.length > 0 ? ` REMOVE ${u.remove.join(', ')}` : ''}`;
+    const expr = `${update} ${u.condition}`;
+    try {
+      const out = await this.#ddb.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { [A.uuid]: uuid },
+          UpdateExpression: update,
+          ConditionExpression: u.condition,
+          ExpressionAttributeNames: used(expr, NAMES),
+          ExpressionAttributeValues: used(expr, { ...STATE_VALUES, ...u.values }),
+          ReturnValues: u.returnNew ? 'ALL_NEW' : 'NONE',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, item: out.Attributes as Item | undefined };
+    } catch (e) {
+      if (isConditionFailure(e)) {
+        return {
+          ok: false,
+          old: unmarshallItem(e.Item as Record<string, AttributeValue> | undefined),
+        };
+      }
+      throw this.#translate(e);
+    }
+  }
+
+  #translate(e: unknown): Error {
+    return translateAwsError(e, { service: 'DynamoDB', resource: this.#table });
+  }
+}
+
+/** By name, not `instanceof`: robust to two copies of the SDK in one bundle. */
+function isConditionFailure(e: unknown): e is ConditionalCheckFailedException {
+  return (e as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+function claimedFrom(item: Item | undefined, redrive: boolean): ClaimResult {
+  return {
+    kind: 'claimed',
+    attempt: num(item?.[A.attempt], 1),
+    retries: num(item?.[A.retries]),
+    crashes: num(item?.[A.crashes]),
+    redrive,
+  };
+}
