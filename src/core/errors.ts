@@ -53,3 +53,168 @@ export class TransientInfrastructureError extends MachineryError {
  * ```
  */
 export class InfrastructureError extends MachineryError {}
+
+/**
+ * A message body that is not a valid machinery signature: not JSON, not an object, a field of the
+ * wrong type, an unknown arg type, a value that does not fit its type, a missing `Name` or `UUID`,
+ * a bad `ETA`, nesting deeper than {@link MAX_SIGNATURE_DEPTH}, or a body over 1 MiB.
+ *
+ * - `field` names the offending field as a path (`Args[1].Value`, `OnSuccess[0].Name`); `''` means
+ *   the body as a whole.
+ * - `reason` is the dead-letter reason: `'undecodable'` when the body is not a JSON object at all,
+ *   `'invalid-signature'` when it is but fails validation.
+ * - `uuid` / `name` are the top-level `UUID` / `Name` when they could still be read (best effort), so
+ *   the task can be recorded FAILURE.
+ *
+ * @example
+ * ```ts
+ * try { decodeSignature(body); } catch (e) {
+ *   if (e instanceof SignatureDecodeError) console.error(e.field, e.message); // 'Args[0].Value', …
+ * }
+ * ```
+ */
+export class SignatureDecodeError extends MachineryError {
+  readonly field: string;
+  /** The message without the field prefix. */
+  readonly detail: string;
+  readonly reason: 'undecodable' | 'invalid-signature';
+  readonly uuid: string | undefined;
+  readonly taskName: string | undefined;
+
+  constructor(
+    field: string,
+    message: string,
+    options?: {
+      reason?: 'undecodable' | 'invalid-signature';
+      uuid?: string | undefined;
+      taskName?: string | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super('INVALID_SIGNATURE', field === '' ? message : `${field}: ${message}`, {
+      cause: options?.cause,
+    });
+    this.field = field;
+    this.detail = message;
+    this.reason = options?.reason ?? 'invalid-signature';
+    this.uuid = options?.uuid;
+    this.taskName = options?.taskName;
+  }
+}
+
+/**
+ * An in-memory signature that cannot be encoded (an arg value that does not fit its type, an
+ * empty `Name`, a bad `ETA`…). Thrown by `newSignature` and `encodeSignature`, before anything is
+ * sent. `field` is a path as in {@link SignatureDecodeError}.
+ *
+ * @example
+ * ```ts
+ * newSignature('add', [{ Type: 'uint8', Value: 300 }]); // throws SignatureEncodeError, field 'Args[0].Value'
+ * ```
+ */
+export class SignatureEncodeError extends MachineryError {
+  readonly field: string;
+  /** The message without the field prefix. */
+  readonly detail: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('INVALID_SIGNATURE_VALUE', field === '' ? message : `${field}: ${message}`, options);
+    this.field = field;
+    this.detail = message;
+  }
+}
+
+/**
+ * A value that does not fit its declared Go type (300 as `uint8`, 1.5 as `int64`, an unknown type
+ * name), or args that do not match a task's definition (count or types). `field` is a path relative
+ * to what was being checked (`[1]`, `Args[0].Value[2]`).
+ *
+ * @example
+ * ```ts
+ * try { decodeArgValue('uint8', 300); } catch (e) { if (e instanceof ArgTypeError) console.error(e.message); }
+ * ```
+ */
+export class ArgTypeError extends MachineryError {
+  readonly field: string;
+  /** The message without the field prefix. */
+  readonly detail: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('INVALID_ARG', field === '' ? message : `${field}: ${message}`, options);
+    this.field = field;
+    this.detail = message;
+  }
+}
+
+/**
+ * A task's return value that has no typed-result mapping (an object, a `Date`, a mixed array,
+ * `NaN`…). The task fails with this message, without retrying (the same code would return the same
+ * kind of value again).
+ *
+ * @example
+ * ```ts
+ * toTypedResults({ a: 1 }); // throws UnsupportedResultError
+ * ```
+ */
+export class UnsupportedResultError extends MachineryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNSUPPORTED_RESULT', message, options);
+  }
+}
+
+/**
+ * No task of that name is registered with the worker.
+ *
+ * @example
+ * ```ts
+ * throw new UnregisteredTaskError('add');
+ * ```
+ */
+export class UnregisteredTaskError extends MachineryError {
+  readonly taskName: string;
+
+  constructor(taskName: string) {
+    super('UNREGISTERED_TASK', `task "${taskName}" is not registered`);
+    this.taskName = taskName;
+  }
+}
+
+/**
+ * Thrown by a task to be retried after `delayMs` (machinery's `ErrRetryTaskLater`). Each retry
+ * counts against the signature's `RetryCount`; when `RetryCount` is 0 at most
+ * `DEFAULTS.retryLaterDefaultCap` retries are allowed (machinery retries forever). When no retry is
+ * left the task fails with this error's message.
+ *
+ * @example
+ * ```ts
+ * const poll = defineTask({ name: 'poll', run: async () => {
+ *   if (!(await ready())) throw new RetryLaterError(30_000, 'not ready yet');
+ * } });
+ * ```
+ */
+export class RetryLaterError extends MachineryError {
+  readonly delayMs: number;
+
+  constructor(delayMs: number, message = `retry in ${delayMs} ms`) {
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RangeError(`RetryLaterError: delayMs must be a finite number >= 0, got ${delayMs}`);
+    }
+    super('RETRY_LATER', message);
+    this.delayMs = delayMs;
+  }
+}
+
+/**
+ * A task that was still running when the invocation ran out of time (the delivery's abort signal
+ * fired). It counts as a failed attempt: retried while `RetryCount` allows, then FAILURE.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof TaskTimeoutError) console.warn('task timed out');
+ * ```
+ */
+export class TaskTimeoutError extends MachineryError {
+  constructor(message = 'task still running when the invocation ran out of time') {
+    super('TASK_TIMEOUT', message);
+  }
+}
