@@ -1,0 +1,116 @@
+/**
+ * Wiring: the AWS adapters of one deployment, built from the `MACHINERY_*` configuration and the
+ * AWS client options. Shared by the SDK client, the worker and the CLI, so all three read the
+ * environment the same way.
+ *
+ * @module
+ */
+import type { Broker, ResultBackend, Scheduler } from '../core/ports.js';
+import {
+  type AwsClientOptions,
+  type AwsClients,
+  createAwsClients,
+  loadMachineryConfig,
+  type MachineryConfig,
+  type MachineryConfigKey,
+} from './config.js';
+import { DynamoDbResultBackend } from './dynamodb-backend.js';
+import { SqsBroker } from './sqs-broker.js';
+
+/**
+ * Options of {@link createAdapters}.
+ *
+ * @example
+ * ```ts
+ * const opts: AdapterOptions = { config: { taskQueueUrl, taskStatesTable }, aws: { region: 'us-east-1' } };
+ * ```
+ */
+export interface AdapterOptions {
+  /** Settings; each one missing here is read from `env`. */
+  config?: Partial<MachineryConfig>;
+  /** Environment to read `MACHINERY_*` and `AWS_REGION` from. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** AWS clients, or their configs (never both for one service). */
+  aws?: AwsClientOptions;
+  /** Use this result backend instead of DynamoDB. */
+  backend?: ResultBackend;
+  /** Use this broker instead of SQS. */
+  broker?: Broker;
+  /** Use this scheduler (needed for ETAs more than 15 minutes away). */
+  scheduler?: Scheduler;
+}
+
+/**
+ * The adapters of one deployment.
+ *
+ * @example
+ * ```ts
+ * const { backend, broker } = createAdapters({ required: ['taskQueueUrl'] });
+ * ```
+ */
+export interface Adapters {
+  config: Partial<MachineryConfig>;
+  clients: AwsClients;
+  backend: ResultBackend;
+  broker: Broker;
+  scheduler: Scheduler | undefined;
+  /** Destroys the SDK clients built here (not the ones passed in). */
+  destroy(): void;
+}
+
+/**
+ * Builds the result backend, broker and clients from options and the environment. Settings a
+ * component cannot work without are checked up front, naming every missing variable
+ * (`ConfigError`).
+ *
+ * @example
+ * ```ts
+ * const adapters = createAdapters({ env: process.env }, ['taskQueueUrl', 'taskStatesTable']);
+ * await adapters.broker.publish([{ signature }]);
+ * ```
+ */
+export function createAdapters(
+  options: AdapterOptions = {},
+  required: readonly MachineryConfigKey[] = [],
+): Adapters {
+  const fromEnv = loadMachineryConfig(options.env ?? process.env);
+  const config: Partial<MachineryConfig> = { ...fromEnv, ...definedOnly(options.config ?? {}) };
+  const needed = required.filter(
+    (k) =>
+      config[k] === undefined &&
+      !(k === 'taskStatesTable' && options.backend) &&
+      !(k === 'taskQueueUrl' && options.broker),
+  );
+  // Re-check through the loader so the error names the variables.
+  if (needed.length > 0) loadMachineryConfig({}, needed);
+  const aws: AwsClientOptions = {
+    ...(config.region ? { region: config.region } : {}),
+    ...options.aws,
+  };
+  const clients = createAwsClients(aws);
+  const backend =
+    options.backend ??
+    new DynamoDbResultBackend({
+      dynamodb: clients.dynamodb,
+      tableName: config.taskStatesTable as string,
+    });
+  const broker =
+    options.broker ??
+    new SqsBroker({
+      sqs: clients.sqs,
+      taskQueueUrl: config.taskQueueUrl as string,
+      ...(config.delayQueueUrl ? { delayQueueUrl: config.delayQueueUrl } : {}),
+    });
+  return {
+    config,
+    clients,
+    backend,
+    broker,
+    scheduler: options.scheduler,
+    destroy: () => clients.destroy(),
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,426 @@
+/**
+ * The worker: the Lambda handler of the FIFO task queue. Thin by design: it turns each SQS record
+ * into a `Delivery`, lets core's processor run the task, and maps the `ProcessOutcome` to what SQS
+ * and the event source mapping must do.
+ *
+ * | outcome | the worker |
+ * | --- | --- |
+ * | `done`, `duplicate`, `ignored`, `revoked` | acknowledges (the event source mapping deletes the message) |
+ * | `not-due` | sends the signature through the delay path for its ETA (delay queue, or a schedule), then acknowledges |
+ * | `retry` | `ChangeMessageVisibility` to the back-off, then reports a batch item failure: the message stays in flight for the delay and keeps its group's place. When first receive + delay would pass SQS's 12 h visibility cap, it re-sends through the delay path instead and acknowledges: **that retry loses its place in its message group** |
+ * | `busy` | visibility until the other attempt's lease ends, batch item failure |
+ * | `transient` | a short back-off (1, 2, 4 … 60 s by receive count), batch item failure: no retry consumed |
+ * | `dead-letter` | sends the original body to the task DLQ with `machinery.reason` / `machinery.detail` / `machinery.task-uuid` / `machinery.dead-lettered-at` / `machinery.source-queue` attributes, then acknowledges; if that send fails, batch item failure (never dropped) |
+ *
+ * FIFO semantics come from Powertools' `SqsFifoPartialProcessorAsync` with `skipGroupOnError`: records
+ * are processed in order, and after a failure the rest of that group's records in the batch fail
+ * too (other groups go on). The records failed that way, and the ones left when time runs short,
+ * are released at once (visibility 0) instead of waiting out the queue's visibility timeout: their
+ * group stays blocked by the in-flight failed record, so order is kept.
+ *
+ * Time: each task gets `Delivery.remainingTimeMs()` (time until the abort) and `Delivery.signal`,
+ * aborted `abortMarginMs` before the Lambda timeout. The worker claims no new record when less than
+ * `safetyMarginMs` is left: those records fail (and are released) instead of being cut mid-write.
+ *
+ * The Powertools batch processor keeps per-batch state, so one is created per invocation: a handler
+ * may be invoked concurrently (the local runner does).
+ *
+ * IAM (worker role): `sqs:ReceiveMessage`, `sqs:DeleteMessage`, `sqs:GetQueueAttributes`,
+ * `sqs:ChangeMessageVisibility` on the task queue; `sqs:SendMessage` on the task DLQ, the task
+ * queue (callbacks, chains) and the delay queue; `dynamodb:GetItem`, `PutItem`, `UpdateItem` on
+ * `task_states` (and the group table for workflows); `scheduler:CreateSchedule` + `iam:PassRole`
+ * when ETAs found on receipt are more than 15 minutes away.
+ *
+ * @module
+ */
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
+import { SqsConsumer } from '../aws/sqs-consumer.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { dispatch } from '../core/dispatch.js';
+import { MachineryError } from '../core/errors.js';
+import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from '../core/ports.js';
+import { DEFAULTS } from '../core/resources.js';
+import { decodeSignature, encodeSignature, normalizeEta } from '../core/signature.js';
+import type { Signature } from '../core/types.js';
+
+/**
+ * What the worker needs from core: turn one message body into an outcome. `createProcessor` of
+ * `src/core/processor.ts` returns one.
+ *
+ * @example
+ * ```ts
+ * const p: BodyProcessor = { processBody: async () => ({ kind: 'done', uuid, state: 'SUCCESS' }) };
+ * ```
+ */
+export interface BodyProcessor {
+  processBody(body: string, delivery: Delivery): Promise<ProcessOutcome>;
+}
+
+/** What a processor factory gets. */
+export interface ProcessorDeps {
+  backend: ResultBackend;
+  broker: Broker;
+  scheduler: Scheduler | undefined;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Options of {@link createWorker}. Settings missing here come from the environment
+ * (`MACHINERY_*`, `AWS_*`), read on the first invocation.
+ *
+ * @example
+ * ```ts
+ * const opts: WorkerOptions = { processor: (deps) => createProcessor({ registry, ...deps }), safetyMarginMs: 5_000 };
+ * ```
+ */
+export interface WorkerOptions extends AdapterOptions {
+  /**
+   * Builds the processor from the adapters (the place to pass a task registry). Either this or a
+   * ready `BodyProcessor`.
+   */
+  processor: BodyProcessor | ((deps: ProcessorDeps) => BodyProcessor);
+  /** The clock for leases, ETAs and back-offs. @default systemClock */
+  clock?: Clock;
+  /** Structured JSON logger. @default new Logger({ serviceName: 'machinery-worker' }) */
+  logger?: Logger;
+  /** Claim no new record when less than this is left of the invocation, ms. @default 10_000 */
+  safetyMarginMs?: number;
+  /** Abort running tasks this long before the Lambda timeout, ms. @default 3_000 */
+  abortMarginMs?: number;
+  /**
+   * Visibility back-off of a record that failed for a transient reason, by receive count, seconds.
+   * @default (n) => min(60, 2^(n-1))
+   */
+  transientBackoffSeconds?: (receiveCount: number) => number;
+  /**
+   * A retry re-sends through the delay path instead of waiting in flight when first receive +
+   * delay comes within this margin of SQS's 12 h cap, seconds. @default 300
+   */
+  visibilityCapMarginSeconds?: number;
+}
+
+/**
+ * The worker's handler: an `SQSHandler` that always resolves with the batch response.
+ *
+ * @example
+ * ```ts
+ * const { batchItemFailures } = await handler(event, context);
+ * ```
+ */
+export type WorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** A record that failed on purpose; `visibilitySet` says whether its visibility was already set. */
+class RecordFailedError extends MachineryError {
+  readonly visibilitySet: boolean;
+
+  constructor(code: string, message: string, visibilitySet: boolean, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
+    this.visibilitySet = visibilitySet;
+  }
+}
+
+interface WorkerRuntime {
+  processor: BodyProcessor;
+  consumer: SqsConsumer;
+  backend: ResultBackend;
+  broker: Broker;
+  scheduler: Scheduler | undefined;
+  taskQueueUrl: string | undefined;
+}
+
+/** Best-effort top-level `Name` of a body, for logs (no full parse). */
+function peekName(body: string): string | undefined {
+  return /"Name"\s*:\s*"((?:[^"\\]|\\.){1,200})"/.exec(body)?.[1];
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  const n = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isFinite(n) && n > 0 ? n : 1;
+}
+
+function firstReceivedAtOf(record: SQSRecord, now: number): number {
+  const n = Number(record.attributes?.ApproximateFirstReceiveTimestamp);
+  return Number.isFinite(n) && n > 0 ? n : now;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/**
+ * Creates the worker's Lambda handler. Nothing is read or connected until the first invocation,
+ * so the handler can be created at module level (the Lambda pattern):
+ *
+ * ```ts
+ * export const handler = createWorker({ processor: (deps) => createProcessor({ registry, ...deps }) });
+ * ```
+ *
+ * The handler resolves with `{ batchItemFailures }` (the function's event source mapping must
+ * have `ReportBatchItemFailures`); it does not throw for failed records.
+ *
+ * @example
+ * ```ts
+ * const handler = createWorker({ processor: myProcessor, config: { taskQueueUrl, dlqUrl, taskStatesTable } });
+ * const res = await handler(event, context, () => {});
+ * ```
+ */
+export function createWorker(options: WorkerOptions): WorkerHandler {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? new Logger({ serviceName: 'machinery-worker' });
+  const safetyMarginMs = options.safetyMarginMs ?? 10_000;
+  const abortMarginMs = options.abortMarginMs ?? 3_000;
+  const transientBackoff =
+    options.transientBackoffSeconds ?? ((n: number) => Math.min(60, 2 ** Math.max(0, n - 1)));
+  const capMargin = options.visibilityCapMarginSeconds ?? 300;
+  let runtime: WorkerRuntime | undefined;
+
+  const init = (): WorkerRuntime => {
+    if (runtime) return runtime;
+    const adapters = createAdapters(options, ['taskStatesTable', 'taskQueueUrl', 'dlqUrl']);
+    const deps: ProcessorDeps = {
+      backend: adapters.backend,
+      broker: adapters.broker,
+      scheduler: adapters.scheduler,
+      clock,
+      logger,
+    };
+    const processor =
+      typeof options.processor === 'function' ? options.processor(deps) : options.processor;
+    runtime = {
+      processor,
+      consumer: new SqsConsumer({
+        sqs: adapters.clients.sqs,
+        ...(adapters.config.taskQueueUrl ? { taskQueueUrl: adapters.config.taskQueueUrl } : {}),
+        ...(adapters.config.dlqUrl ? { dlqUrl: adapters.config.dlqUrl } : {}),
+      }),
+      backend: adapters.backend,
+      broker: adapters.broker,
+      scheduler: adapters.scheduler,
+      taskQueueUrl: adapters.config.taskQueueUrl,
+    };
+    return runtime;
+  };
+
+  /** Sends a signature to run at `eta` through the delay path (never the FIFO queue directly). */
+  const sendLater = async (rt: WorkerRuntime, signature: Signature, eta: number, tag: string) => {
+    const now = clock.now();
+    const delayMs = eta - now;
+    const sig: Signature = { ...signature, ETA: normalizeEta(eta) };
+    const deps = {
+      backend: rt.backend,
+      broker: rt.broker,
+      clock,
+      ...(rt.scheduler ? { scheduler: rt.scheduler } : {}),
+    };
+    if (delayMs > DEFAULTS.maxDelaySeconds * 1000) {
+      const fitsSchedule =
+        Buffer.byteLength(encodeSignature(sig), 'utf8') <= DEFAULTS.schedulerMaxInputBytes;
+      if (!rt.scheduler || !fitsSchedule) {
+        // No schedule possible: hop through the delay queue; the forwarder re-delays until due.
+        await rt.broker.publishDelayed([
+          { signature: sig, delaySeconds: DEFAULTS.maxDelaySeconds },
+        ]);
+        return;
+      }
+    }
+    // Already due (it became due while we worked): a fresh deduplication id, so FIFO
+    // deduplication cannot drop it against the message we are about to acknowledge.
+    await dispatch([sig], deps, { writePending: false, deduplicationId: () => tag });
+  };
+
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const rt = init();
+    const log = logger.createChild();
+    log.addContext(context);
+    const abort = new AbortController();
+    const abortIn = Math.max(0, context.getRemainingTimeInMillis() - abortMarginMs);
+    const timer = setTimeout(
+      () => abort.abort(new Error('the invocation is running out of time')),
+      abortIn,
+    );
+    timer.unref?.();
+    /** Records whose visibility the handler already set (the rest of the failures are released). */
+    const visibilityHandled = new Set<string>();
+
+    const setVisibility = async (record: SQSRecord, seconds: number) => {
+      try {
+        await rt.consumer.changeVisibility(record, seconds);
+        visibilityHandled.add(record.messageId);
+      } catch (e) {
+        log.warn('could not change the visibility of a record', {
+          messageId: record.messageId,
+          seconds,
+          error: errorText(e),
+        });
+      }
+    };
+
+    const handleRecord = async (record: SQSRecord): Promise<void> => {
+      const messageId = record.messageId;
+      if (context.getRemainingTimeInMillis() < safetyMarginMs) {
+        throw new RecordFailedError(
+          'TIME_RUNNING_SHORT',
+          'not started: the invocation is running out of time',
+          false,
+        );
+      }
+      const now = clock.now();
+      const receiveCount = receiveCountOf(record);
+      const delivery: Delivery = {
+        messageId,
+        receiveCount,
+        firstReceivedAt: firstReceivedAtOf(record, now),
+        remainingTimeMs: () => Math.max(0, context.getRemainingTimeInMillis() - abortMarginMs),
+        signal: abort.signal,
+      };
+      let outcome: ProcessOutcome;
+      try {
+        outcome = await rt.processor.processBody(record.body, delivery);
+      } catch (e) {
+        // The processor maps what it knows; anything else must not lose the message.
+        outcome = { kind: 'transient', error: e };
+      }
+      const fields = {
+        messageId,
+        receiveCount,
+        taskUuid: 'uuid' in outcome ? outcome.uuid : undefined,
+        taskName: peekName(record.body),
+        outcome: outcome.kind,
+      };
+
+      switch (outcome.kind) {
+        case 'done':
+          log.info('task finished', { ...fields, state: outcome.state });
+          return;
+        case 'duplicate':
+          log.info('duplicate delivery acknowledged', { ...fields, state: outcome.state });
+          return;
+        case 'ignored':
+          log.warn('unregistered task ignored (IgnoreWhenTaskNotRegistered)', {
+            ...fields,
+            state: 'FAILURE',
+            reason: outcome.reason,
+          });
+          return;
+        case 'revoked':
+          log.info('revoked task dropped', { ...fields, state: 'FAILURE' });
+          return;
+        case 'not-due': {
+          await sendLater(rt, outcome.signature, outcome.eta, `${outcome.uuid}.${messageId}`);
+          log.info('task not due yet: sent through the delay path', {
+            ...fields,
+            eta: new Date(outcome.eta).toISOString(),
+          });
+          return;
+        }
+        case 'retry': {
+          const delayS = Math.max(0, Math.ceil(outcome.delayMs / 1000));
+          const inFlightS = (now - delivery.firstReceivedAt) / 1000;
+          if (inFlightS + delayS > DEFAULTS.maxVisibilitySeconds - capMargin) {
+            // Past SQS's 12 h visibility cap: re-send for later and acknowledge. This retry loses
+            // its place in its message group.
+            const signature = decodeSignature(record.body);
+            await sendLater(
+              rt,
+              signature,
+              now + outcome.delayMs,
+              `${outcome.uuid}.a${outcome.attempt}.${messageId}`,
+            );
+            log.info('retry scheduled through the delay path (past the 12 h visibility cap)', {
+              ...fields,
+              state: 'RETRY',
+              attempt: outcome.attempt,
+              delayMs: outcome.delayMs,
+              error: outcome.error,
+            });
+            return;
+          }
+          await setVisibility(record, delayS);
+          log.info('task will be retried', {
+            ...fields,
+            state: 'RETRY',
+            attempt: outcome.attempt,
+            delayMs: outcome.delayMs,
+            error: outcome.error,
+          });
+          throw new RecordFailedError('RETRY', `retry in ${delayS} s`, true);
+        }
+        case 'busy': {
+          const seconds = Math.max(1, Math.ceil((outcome.leaseUntil - now) / 1000));
+          await setVisibility(record, seconds);
+          log.info('task is held by another attempt', {
+            ...fields,
+            state: 'STARTED',
+            leaseUntil: new Date(outcome.leaseUntil).toISOString(),
+          });
+          throw new RecordFailedError('BUSY', 'another attempt holds the lease', true);
+        }
+        case 'transient': {
+          await setVisibility(record, transientBackoff(receiveCount));
+          log.warn('transient failure: the record will be redelivered', {
+            ...fields,
+            error: errorText(outcome.error),
+          });
+          throw new RecordFailedError('TRANSIENT', errorText(outcome.error), true, outcome.error);
+        }
+        case 'dead-letter': {
+          await rt.consumer.deadLetter(record, {
+            reason: outcome.reason,
+            detail: outcome.detail,
+            ...(outcome.uuid ? { uuid: outcome.uuid } : {}),
+            now,
+          });
+          log.warn('message dead-lettered', {
+            ...fields,
+            state: 'FAILURE',
+            reason: outcome.reason,
+            detail: outcome.detail.slice(0, 500),
+          });
+          return;
+        }
+      }
+    };
+
+    const recordHandler = async (record: SQSRecord): Promise<void> => {
+      try {
+        await handleRecord(record);
+      } catch (e) {
+        if (!(e instanceof RecordFailedError)) {
+          // Sending to the DLQ or through the delay path failed: back off like a transient error
+          // (releasing it at once would spin on a persistent failure).
+          log.error('record failed', { messageId: record.messageId, error: errorText(e) });
+          await setVisibility(record, transientBackoff(receiveCountOf(record)));
+        }
+        throw e;
+      }
+    };
+
+    let response: SQSBatchResponse;
+    try {
+      const batch = new SqsFifoPartialProcessorAsync();
+      response = await processPartialResponse(event, recordHandler, batch, {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    // Failed records whose visibility nobody set (skipped with their group, out of time, or an
+    // unexpected error) go back now rather than after the queue's visibility timeout. Their
+    // group is still held by its in-flight failed record, so FIFO order is kept.
+    const failedIds = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const toRelease = event.Records.filter(
+      (r) => failedIds.has(r.messageId) && !visibilityHandled.has(r.messageId),
+    );
+    if (toRelease.length > 0) {
+      const stuck = await rt.consumer.release(toRelease);
+      if (stuck.length > 0) log.warn('could not release records', { messageIds: stuck });
+    }
+    return response;
+  };
+}
