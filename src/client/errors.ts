@@ -1,0 +1,61 @@
+/**
+ * Errors of the SDK client. Each has a stable `code`.
+ *
+ * @module
+ */
+import { MachineryError } from '../core/errors.js';
+
+/**
+ * The task ended in FAILURE: `AsyncResult.get()` rejects with this. `taskError` is the task's
+ * stored error message (`'revoked'` for a cancelled task).
+ *
+ * @example
+ * ```ts
+ * try { await result.get(); } catch (e) { if (e instanceof TaskFailedError) console.error(e.taskError); }
+ * ```
+ */
+export class TaskFailedError extends MachineryError {
+  /** The task's UUID. */
+  readonly uuid: string;
+  /** The error the task failed with, as stored. */
+  readonly taskError: string;
+  /** Set when the task was dead-lettered (`undecodable`, `crash-loop`…). */
+  readonly deadLetterReason: string | null;
+
+  constructor(uuid: string, taskError: string, deadLetterReason: string | null = null) {
+    super('TASK_FAILED', `task ${uuid} failed: ${taskError}`);
+    this.uuid = uuid;
+    this.taskError = taskError;
+    this.deadLetterReason = deadLetterReason;
+  }
+}
+
+/**
+ * `AsyncResult.get()` gave up waiting: the task had not finished within `timeoutMs`. The task
+ * itself may still finish later. (Named apart from core's `TaskTimeoutError`, which means a task
+ * ran out of time inside the worker.)
+ *
+ * @example
+ * ```ts
+ * try { await result.get({ timeoutMs: 5_000 }); }
+ * catch (e) { if (e instanceof ResultTimeoutError) console.error(e.lastState); }
+ * ```
+ */
+export class ResultTimeoutError extends MachineryError {
+  /** The task's UUID. */
+  readonly uuid: string;
+  /** How long `get` waited, ms. */
+  readonly timeoutMs: number;
+  /** The last state read, `undefined` when no state was found. */
+  readonly lastState: string | undefined;
+
+  constructor(uuid: string, timeoutMs: number, lastState: string | undefined) {
+    super(
+      'RESULT_TIMEOUT',
+      `task ${uuid} did not finish within ${timeoutMs} ms (last state: ${lastState ?? 'none recorded'})`,
+    );
+    this.uuid = uuid;
+    this.timeoutMs = timeoutMs;
+    this.lastState = lastState;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The SDK client: send tasks and read their results.
+ *
+ * ```ts
+ * import { createClient } from 'machinery-serverless/client';
+ * import { newSignature } from 'machinery-serverless/core/signature';
+ *
+ * const client = createClient(); // MACHINERY_* and AWS_* from the environment
+ * const result = await client.sendTask(newSignature('add', [
+ *   { Name: '', Type: 'int64', Value: 1 },
+ *   { Name: '', Type: 'int64', Value: 2 },
+ * ]));
+ * console.log(await result.get({ timeoutMs: 10_000 })); // [3]
+ * ```
+ *
+ * IAM for producers: `sqs:SendMessage` on the task queue (and the delay queue for ETAs),
+ * `dynamodb:PutItem` and `dynamodb:GetItem` on `task_states`, plus `scheduler:CreateSchedule` and
+ * `iam:PassRole` on the Scheduler role for ETAs more than 15 minutes away.
+ *
+ * @module
+ */
+import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
+import type { MachineryConfig } from '../aws/config.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { type DispatchRoute, dispatch } from '../core/dispatch.js';
+import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
+import type { Signature } from '../core/types.js';
+import { AsyncResult } from './async-result.js';
+
+export { AsyncResult, type GetOptions } from './async-result.js';
+export { ResultTimeoutError, TaskFailedError } from './errors.js';
+
+/**
+ * Configuration of {@link createClient}. Everything is optional: settings missing here are read
+ * from the environment (`MACHINERY_*`, `AWS_REGION`, `AWS_ENDPOINT_URL_*`).
+ *
+ * @example
+ * ```ts
+ * const cfg: ClientConfig = {
+ *   config: { taskQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tasks.fifo', taskStatesTable: 'task_states' },
+ *   aws: { region: 'eu-west-1' },
+ * };
+ * ```
+ */
+export interface ClientConfig extends AdapterOptions {
+  /** The clock for ETAs, lifetimes and polling. @default systemClock */
+  clock?: Clock;
+  /** machinery's `ResultsExpireIn`: how long results live at least, seconds. @default 3600 */
+  resultsExpireInSeconds?: number;
+}
+
+/**
+ * Options of one send.
+ *
+ * @example
+ * ```ts
+ * await client.sendTask(sig, { deduplicationId: `${sig.UUID}-again` });
+ * ```
+ */
+export interface SendOptions {
+  /** FIFO deduplication id (immediate sends only). @default the task UUID */
+  deduplicationId?: string;
+}
+
+/**
+ * A client of one machinery-serverless deployment.
+ *
+ * @example
+ * ```ts
+ * const client = createClient();
+ * const result = await client.sendTask(sig);
+ * const state = await client.getState(result.uuid);
+ * ```
+ */
+export interface MachineryClient {
+  /**
+   * Records the task PENDING, then sends it: to the task queue, or by its ETA through the delay
+   * queue (≤ 15 min) or an EventBridge schedule (later). Resolves with a handle on the task once
+   * the message is sent; rejects when it could not be (nothing is silently dropped). Sending the
+   * same signature again is safe: the PENDING write is conditional and FIFO deduplicates.
+   */
+  sendTask(signature: Signature, options?: SendOptions): Promise<AsyncResult>;
+  /** {@link MachineryClient.sendTask} for many signatures, batched (`SendMessageBatch`). */
+  sendTasks(signatures: readonly Signature[]): Promise<AsyncResult[]>;
+  /** The stored state of a task, or `undefined` when none is recorded. */
+  getState(uuid: string): Promise<TaskRecord | undefined>;
+  /** A handle on a task sent earlier (by UUID). */
+  asyncResult(uuid: string): AsyncResult;
+  /** The settings in use. */
+  readonly config: Partial<MachineryConfig>;
+  readonly backend: ResultBackend;
+  readonly broker: Broker;
+  readonly scheduler: Scheduler | undefined;
+  /** Releases the SDK clients this client built. */
+  close(): void;
+}
+
+/**
+ * Creates a client. Needs the task queue URL and the task-state table name (from `config` or
+ * `MACHINERY_TASK_QUEUE_URL` / `MACHINERY_TASK_STATES_TABLE`), unless a broker and a backend are
+ * passed; throws a `ConfigError` naming every missing variable.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ aws: { region: 'eu-west-1' } });
+ * const result = await client.sendTask(newSignature('sum_ints', [
+ *   { Name: '', Type: '[]int64', Value: [1, 2, 3] },
+ * ]));
+ * const [sum] = await result.get(); // 6
+ * ```
+ */
+export function createClient(config: ClientConfig = {}): MachineryClient {
+  const adapters = createAdapters(config, ['taskQueueUrl', 'taskStatesTable']);
+  const clock = config.clock ?? systemClock;
+  const deps = {
+    backend: adapters.backend,
+    broker: adapters.broker,
+    clock,
+    ...(adapters.scheduler ? { scheduler: adapters.scheduler } : {}),
+    ...(config.resultsExpireInSeconds === undefined
+      ? {}
+      : { resultsExpireInSeconds: config.resultsExpireInSeconds }),
+  };
+  const handle = (signature: Signature) =>
+    new AsyncResult(signature.UUID, { backend: adapters.backend, clock, signature });
+
+  return {
+    config: adapters.config,
+    backend: adapters.backend,
+    broker: adapters.broker,
+    scheduler: adapters.scheduler,
+    async sendTask(signature, options = {}) {
+      const dedup = options.deduplicationId;
+      await dispatch(
+        [signature],
+        deps,
+        dedup === undefined ? {} : { deduplicationId: () => dedup },
+      );
+      return handle(signature);
+    },
+    async sendTasks(signatures) {
+      await dispatch(signatures, deps);
+      return signatures.map(handle);
+    },
+    getState(uuid) {
+      return adapters.backend.get(uuid, { now: clock.now() });
+    },
+    asyncResult(uuid) {
+      return new AsyncResult(uuid, { backend: adapters.backend, clock });
+    },
+    close() {
+      adapters.destroy();
+    },
+  };
+}
+
+export type { DispatchRoute };
