@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import {
+  formatAt,
+  InvalidScheduleExpressionError,
+  InvalidScheduleNameError,
+  MAX_SCHEDULE_NAME_LENGTH,
+  oneTimeScheduleName,
+  parseAt,
+  periodicFiringUUID,
+  periodicNameOf,
+  periodicScheduleName,
+  validateRecurringExpression,
+} from '../../../src/aws/scheduler.js';
+
+const VALID_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
+
+describe('Function: oneTimeScheduleName', () => {
+  it('prefixes a task UUID with once-', () => {
+    // Act
+    const name = oneTimeScheduleName('task_0b3c4d5e-0000-4000-8000-000000000001');
+
+    // Assess
+    expect(name).toBe('once-task_0b3c4d5e-0000-4000-8000-000000000001');
+    expect(name).toMatch(VALID_NAME);
+  });
+
+  it.each([
+    ['a UUID with characters Scheduler refuses', 'task:1/2 3'],
+    ['a UUID too long for a name', `task_${'x'.repeat(80)}`],
+    ['an empty UUID', ''],
+  ])('hashes %s into a valid, stable name', (_what, uuid) => {
+    // Act
+    const first = oneTimeScheduleName(uuid);
+    const second = oneTimeScheduleName(uuid);
+
+    // Assess
+    expect(first).toMatch(VALID_NAME);
+    expect(first.length).toBeLessThanOrEqual(MAX_SCHEDULE_NAME_LENGTH);
+    expect(first.startsWith('once.')).toBe(true);
+    expect(second).toBe(first);
+  });
+
+  it('gives different hashed names to different UUIDs', () => {
+    // Act
+    const a = oneTimeScheduleName('a b');
+    const b = oneTimeScheduleName('a c');
+
+    // Assess
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('Function: periodicScheduleName', () => {
+  it('prefixes the name with periodic- and reads it back', () => {
+    // Act
+    const name = periodicScheduleName('nightly.report_v2');
+
+    // Assess
+    expect(name).toBe('periodic-nightly.report_v2');
+    expect(periodicNameOf(name)).toBe('nightly.report_v2');
+    expect(periodicNameOf(oneTimeScheduleName('task_1'))).toBeUndefined();
+  });
+
+  it.each(['', 'has space', 'x'.repeat(56), 'slash/name'])('refuses %j', (name) => {
+    // Act
+    const act = () => periodicScheduleName(name);
+
+    // Assess
+    expect(act).toThrow(InvalidScheduleNameError);
+  });
+
+  it('accepts a 55-character name, giving a 64-character schedule name', () => {
+    // Act
+    const name = periodicScheduleName('x'.repeat(55));
+
+    // Assess
+    expect(name).toHaveLength(64);
+  });
+});
+
+describe('Function: formatAt', () => {
+  it.each([
+    ['2030-01-01T10:00:00.000Z', 'at(2030-01-01T10:00:00)'],
+    ['2030-01-01T10:00:00.999Z', 'at(2030-01-01T10:00:00)'],
+    ['2030-12-31T23:59:59.500Z', 'at(2030-12-31T23:59:59)'],
+  ])('formats %s in UTC, rounded down to the second', (iso, expected) => {
+    // Act
+    const at = formatAt(Date.parse(iso));
+
+    // Assess
+    expect(at).toBe(expected);
+  });
+
+  it('never yields a time later than asked', () => {
+    // Prepare
+    const times = Array.from({ length: 200 }, (_, i) => 1_893_492_000_000 + i * 137);
+
+    // Act
+    const late = times.filter((t) => (parseAt(formatAt(t)) as number) > t);
+
+    // Assess
+    expect(late).toEqual([]);
+  });
+
+  it('refuses a non-finite time', () => {
+    // Act
+    const act = () => formatAt(Number.NaN);
+
+    // Assess
+    expect(act).toThrow(RangeError);
+  });
+});
+
+describe('Function: parseAt', () => {
+  it('reads an at() expression in UTC and refuses other forms', () => {
+    // Act
+    const ms = parseAt('at(2030-01-01T10:00:00)');
+
+    // Assess
+    expect(ms).toBe(Date.parse('2030-01-01T10:00:00Z'));
+    expect(parseAt('rate(1 minute)')).toBeUndefined();
+    expect(parseAt('at(2030-01-01T10:00:00)', 'Europe/Paris')).toBeUndefined();
+  });
+});
+
+describe('Function: validateRecurringExpression', () => {
+  it.each([
+    'rate(1 minute)',
+    'rate(5 minutes)',
+    'rate(1 hour)',
+    'rate(2 days)',
+    'cron(0 3 * * ? *)',
+  ])('accepts %s', (expression) => {
+    // Act
+    const act = () => validateRecurringExpression(expression);
+
+    // Assess
+    expect(act).not.toThrow();
+  });
+
+  it.each([
+    'rate(1 minutes)',
+    'rate(5 minute)',
+    'rate(0 minutes)',
+    'rate(1 second)',
+    'cron(* * * * *)',
+    'at(2030-01-01T10:00:00)',
+    'every minute',
+  ])('refuses %s', (expression) => {
+    // Act
+    const act = () => validateRecurringExpression(expression);
+
+    // Assess
+    expect(act).toThrow(InvalidScheduleExpressionError);
+  });
+});
+
+describe('Function: periodicFiringUUID', () => {
+  const T = '2030-01-01T03:00:00Z';
+
+  it('is stable for one firing and distinct across firings, schedules and templates', () => {
+    // Act
+    const a = periodicFiringUUID('periodic-a', T, 'task_1');
+    const again = periodicFiringUUID('periodic-a', '2030-01-01T03:00:00.000Z', 'task_1');
+    const nextMinute = periodicFiringUUID('periodic-a', '2030-01-01T03:01:00Z', 'task_1');
+    const otherSchedule = periodicFiringUUID('periodic-b', T, 'task_1');
+    const otherTemplate = periodicFiringUUID('periodic-a', T, 'task_2');
+
+    // Assess
+    expect(a).toMatch(/^task_[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(again).toBe(a);
+    expect(new Set([a, nextMinute, otherSchedule, otherTemplate]).size).toBe(4);
+  });
+
+  it('keeps the group_ and chord_ prefixes', () => {
+    // Act
+    const group = periodicFiringUUID('periodic-a', T, 'group_1');
+    const chord = periodicFiringUUID('periodic-a', T, 'chord_1');
+
+    // Assess
+    expect(group.startsWith('group_')).toBe(true);
+    expect(chord.startsWith('chord_')).toBe(true);
+  });
+
+  it('refuses an unsubstituted scheduled-time placeholder', () => {
+    // Act
+    const act = () => periodicFiringUUID('periodic-a', '<aws.scheduler.scheduled-time>', 'task_1');
+
+    // Assess
+    expect(act).toThrow(/not substituted/);
+  });
+});
