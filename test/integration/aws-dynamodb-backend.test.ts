@@ -1,0 +1,206 @@
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
+import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
+import { newSignature } from '../../src/core/signature.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, uniquePrefix } from '../../src/local/provision.js';
+import { countRequests, DYNAMODB_WRITES, total } from './aws-helpers.js';
+import { sharedEndpoints } from './support/stack.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe('Class: DynamoDbResultBackend', () => {
+  let raw: DynamoDBClient;
+  let backend: DynamoDbResultBackend;
+  let tableName: string;
+  let counts: Map<string, number>;
+
+  /** A fresh table per call: conformance runs get their own, as the suite expects a clean backend. */
+  async function makeTable(): Promise<string> {
+    const name = `${uniquePrefix('ddb')}task_states`;
+    await raw.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'TaskUUID', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'TaskUUID', KeyType: 'HASH' }],
+      }),
+    );
+    return name;
+  }
+
+  beforeAll(async () => {
+    raw = new DynamoDBClient({
+      endpoint: sharedEndpoints().dynamodb,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    counts = countRequests(raw);
+    tableName = await makeTable();
+    backend = new DynamoDbResultBackend({
+      dynamodb: createDynamoDbDocumentClient({ dynamodb: raw }),
+      tableName,
+    });
+  });
+  afterAll(() => raw.destroy());
+
+  function writes(): number {
+    return total(counts, DYNAMODB_WRITES);
+  }
+
+  it('spends exactly three writes on a simple successful task', async () => {
+    // Prepare
+    const sig = newSignature('add', [{ Type: 'int64', Value: 1 }]);
+    const now = Date.now();
+    const before = writes();
+
+    // Act
+    await backend.putPending(sig, { now, expiresAt: now + DAY });
+    const claim = await backend.claim(sig, {
+      now,
+      leaseUntil: now + 90_000,
+      expiresAt: now + DAY,
+      maxCrashes: 3,
+    });
+    await backend.markSuccess(sig.UUID, 1, [{ Type: 'int64', Value: 1 }], {
+      now,
+      expiresAt: now + DAY,
+    });
+
+    // Assess
+    expect(claim).toMatchObject({ kind: 'claimed', attempt: 1 });
+    expect(writes() - before).toBe(3);
+  });
+
+  it('stores results typed, never stringified, with 64-bit values beyond 2^53 as decimal strings', async () => {
+    // Prepare
+    const sig = newSignature('mixed', []);
+    const now = Date.now();
+    await backend.claim(sig, { now, leaseUntil: now + 1000, expiresAt: now + DAY, maxCrashes: 3 });
+
+    // Act
+    await backend.markSuccess(
+      sig.UUID,
+      1,
+      [
+        { Type: 'int64', Value: 42 },
+        { Type: 'uint64', Value: 18446744073709551615n },
+        { Type: '[]string', Value: ['a', 'b'] },
+        { Type: 'float64', Value: 1e300 },
+        { Type: 'bool', Value: true },
+      ],
+      { now, expiresAt: now + DAY },
+    );
+
+    // Assess
+    const item = await raw.send(
+      new GetItemCommand({ TableName: tableName, Key: { TaskUUID: { S: sig.UUID } } }),
+    );
+    expect(item.Item?.Results?.L?.[0]).toEqual({ M: { Type: { S: 'int64' }, Value: { N: '42' } } });
+    expect(item.Item?.Results?.L?.[1]?.M?.Value).toEqual({ S: '18446744073709551615' });
+    expect(item.Item?.Results?.L?.[2]?.M?.Value).toEqual({ L: [{ S: 'a' }, { S: 'b' }] });
+    expect(item.Item?.Results?.L?.[4]?.M?.Value).toEqual({ BOOL: true });
+    const rec = await backend.get(sig.UUID, { now });
+    expect(rec?.results).toEqual([
+      { Type: 'int64', Value: 42 },
+      { Type: 'uint64', Value: 18446744073709551615n },
+      { Type: '[]string', Value: ['a', 'b'] },
+      { Type: 'float64', Value: 1e300 },
+      { Type: 'bool', Value: true },
+    ]);
+  });
+
+  it('never shortens an item lifetime, in one extra write at most', async () => {
+    // Prepare
+    const sig = newSignature('long-lived', []);
+    const now = Date.now();
+    await backend.putPending(sig, { now, expiresAt: now + 30 * DAY });
+    const before = writes();
+
+    // Act
+    await backend.claim(sig, { now, leaseUntil: now + 1000, expiresAt: now + DAY, maxCrashes: 3 });
+
+    // Assess
+    const rec = await backend.get(sig.UUID, { now });
+    expect(rec?.state).toBe('STARTED');
+    expect(rec?.expiresAt).toBeGreaterThanOrEqual(now + 30 * DAY);
+    expect(writes() - before).toBe(2);
+  });
+
+  it('extends the lifetime in the same write when the new expiry is later', async () => {
+    // Prepare
+    const sig = newSignature('extend', []);
+    const now = Date.now();
+    await backend.putPending(sig, { now, expiresAt: now + DAY });
+    const before = writes();
+
+    // Act
+    await backend.claim(sig, {
+      now,
+      leaseUntil: now + 1000,
+      expiresAt: now + 20 * DAY,
+      maxCrashes: 3,
+    });
+
+    // Assess
+    expect((await backend.get(sig.UUID, { now }))?.expiresAt).toBeGreaterThanOrEqual(
+      now + 20 * DAY,
+    );
+    expect(writes() - before).toBe(1);
+  });
+
+  it('treats an expired item that DynamoDB has not deleted yet as absent', async () => {
+    // Prepare
+    const sig = newSignature('old', []);
+    const now = Date.now();
+    await backend.putPending(sig, { now, expiresAt: now + 1000 });
+    await backend.claim(sig, { now, leaseUntil: now + 500, expiresAt: now + 1000, maxCrashes: 3 });
+    await backend.markSuccess(sig.UUID, 1, [], { now, expiresAt: now + 1000 });
+    const later = now + HOUR;
+
+    // Act
+    const read = await backend.get(sig.UUID, { now: later });
+    const pending = await backend.putPending(sig, { now: later, expiresAt: later + DAY });
+    const claim = await backend.claim(sig, {
+      now: later,
+      leaseUntil: later + 1000,
+      expiresAt: later + DAY,
+      maxCrashes: 3,
+    });
+
+    // Assess
+    expect(read).toBeUndefined();
+    expect(pending).toBe(true);
+    expect(claim).toMatchObject({ kind: 'claimed', attempt: 1, retries: 0, crashes: 0 });
+  });
+
+  it('learns why a claim failed from the same request (no extra read)', async () => {
+    // Prepare
+    const sig = newSignature('done', []);
+    const now = Date.now();
+    await backend.claim(sig, { now, leaseUntil: now + 1000, expiresAt: now + DAY, maxCrashes: 3 });
+    await backend.markSuccess(sig.UUID, 1, [{ Type: 'string', Value: 'ok' }], {
+      now,
+      expiresAt: now + DAY,
+    });
+    const reads = total(counts, ['GetItemCommand']);
+    const before = total(counts);
+
+    // Act
+    const claim = await backend.claim(sig, {
+      now,
+      leaseUntil: now + 1000,
+      expiresAt: now + DAY,
+      maxCrashes: 3,
+    });
+
+    // Assess
+    expect(claim.kind).toBe('finished');
+    expect(claim.kind === 'finished' && claim.record.results).toEqual([
+      { Type: 'string', Value: 'ok' },
+    ]);
+    expect(total(counts, ['GetItemCommand'])).toBe(reads);
+    expect(total(counts) - before).toBe(1);
+  });
+});
