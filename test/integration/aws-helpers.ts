@@ -6,16 +6,14 @@
  */
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 
+type Handler = (args: unknown) => Promise<unknown>;
+type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
+
 /** A client whose middleware stack we can extend (every SDK v3 client and the document client). */
 interface WithMiddleware {
   middlewareStack: {
-    add(
-      middleware: (
-        next: (args: unknown) => Promise<unknown>,
-        context: { commandName?: string },
-      ) => (args: unknown) => Promise<unknown>,
-      options: { step: 'initialize' | 'finalizeRequest'; priority?: 'high' | 'low'; name?: string },
-    ): void;
+    // biome-ignore lint/suspicious/noExplicitAny: the SDK's middleware types are generic per client
+    add(middleware: any, options: any): void;
   };
 }
 
@@ -32,14 +30,16 @@ interface WithMiddleware {
  */
 export function countRequests(client: WithMiddleware): Map<string, number> {
   const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = context.commandName ?? 'unknown';
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: `countRequests-${Math.random()}` },
-  );
+  const middleware: Middleware = (next, context) => async (args) => {
+    const name = context.commandName ?? 'unknown';
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    return next(args);
+  };
+  client.middlewareStack.add(middleware, {
+    step: 'finalizeRequest',
+    priority: 'low',
+    name: `countRequests-${Math.random()}`,
+  });
   return counts;
 }
 
@@ -78,18 +78,20 @@ export function injectThrottling(
   random: () => number = Math.random,
 ): { injected: number; enabled: boolean } {
   const state = { injected: 0, enabled: true };
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      if (state.enabled && random() < rate) {
-        state.injected++;
-        throw new ProvisionedThroughputExceededException({
-          $metadata: { httpStatusCode: 400 },
-          message: 'injected by the test: throughput exceeded',
-        });
-      }
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: `injectThrottling-${Math.random()}` },
-  );
+  const middleware: Middleware = (next) => async (args) => {
+    if (state.enabled && random() < rate) {
+      state.injected++;
+      throw new ProvisionedThroughputExceededException({
+        $metadata: { httpStatusCode: 400 },
+        message: 'injected by the test: throughput exceeded',
+      });
+    }
+    return next(args);
+  };
+  client.middlewareStack.add(middleware, {
+    step: 'finalizeRequest',
+    priority: 'low',
+    name: `injectThrottling-${Math.random()}`,
+  });
   return state;
 }
