@@ -218,3 +218,18 @@ export class TaskTimeoutError extends MachineryError {
     super('TASK_TIMEOUT', message);
   }
 }
+
+/**
+ * A task definition or registry that cannot work: an empty or duplicate task name, an unknown arg
+ * type in `args`, a `run` that is not a function.
+ *
+ * @example
+ * ```ts
+ * createRegistry([add, add]); // throws TaskDefinitionError: task "add" is registered twice
+ * ```
+ */
+export class TaskDefinitionError extends MachineryError {
+  constructor(message: string) {
+    super('INVALID_TASK_DEFINITION', message);
+  }
+}
