@@ -532,6 +532,38 @@ export function queueArnFromUrl(sqs: SQSClient, queueUrl: string): () => Promise
   };
 }
 
+/**
+ * The {@link EventBridgeScheduler} of a deployment's configuration, or `undefined` when the
+ * configuration lacks any of the schedule group, the Scheduler role, the delay queue URL or the
+ * Scheduler DLQ URL (`MACHINERY_SCHEDULE_GROUP`, `MACHINERY_SCHEDULER_ROLE_ARN`,
+ * `MACHINERY_DELAY_QUEUE_URL`, `MACHINERY_SCHEDULER_DLQ_URL`). Queue ARNs are looked up from the
+ * URLs on first use.
+ *
+ * @example
+ * ```ts
+ * const scheduler = schedulerFromConfig(loadMachineryConfig(), createAwsClients());
+ * ```
+ */
+export function schedulerFromConfig(
+  config: {
+    scheduleGroup?: string | undefined;
+    schedulerRoleArn?: string | undefined;
+    delayQueueUrl?: string | undefined;
+    schedulerDlqUrl?: string | undefined;
+  },
+  clients: { sqs: SQSClient; scheduler: SchedulerClient },
+): EventBridgeScheduler | undefined {
+  const { scheduleGroup, schedulerRoleArn, delayQueueUrl, schedulerDlqUrl } = config;
+  if (!scheduleGroup || !schedulerRoleArn || !delayQueueUrl || !schedulerDlqUrl) return undefined;
+  return new EventBridgeScheduler({
+    client: clients.scheduler,
+    groupName: scheduleGroup,
+    roleArn: schedulerRoleArn,
+    delayQueueArn: queueArnFromUrl(clients.sqs, delayQueueUrl),
+    deadLetterArn: queueArnFromUrl(clients.sqs, schedulerDlqUrl),
+  });
+}
+
 function isConflict(e: unknown): boolean {
   return e instanceof ConflictException || (e as { name?: unknown })?.name === 'ConflictException';
 }
