@@ -28,7 +28,22 @@ import type { Signature } from '../core/types.js';
 import { AsyncResult } from './async-result.js';
 
 export { AsyncResult, type GetOptions } from './async-result.js';
+// Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
+export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
 export { ResultTimeoutError, TaskFailedError } from './errors.js';
+export { EtaParseError, formatEta, parseDuration, parseEta } from './eta.js';
+export {
+  deletePeriodicTask,
+  listPeriodicTasks,
+  type PeriodicOptions,
+  PeriodicSpecError,
+  registerPeriodicChain,
+  registerPeriodicChainWith,
+  registerPeriodicChord,
+  registerPeriodicGroup,
+  registerPeriodicTask,
+  toScheduleExpression,
+} from './periodic.js';
 
 /**
  * Configuration of {@link createClient}. Everything is optional: settings missing here are read
