@@ -15,6 +15,7 @@ import {
   type MachineryConfigKey,
 } from './config.js';
 import { DynamoDbResultBackend } from './dynamodb-backend.js';
+import { schedulerFromConfig } from './scheduler.js';
 import { SqsBroker } from './sqs-broker.js';
 
 /**
@@ -36,7 +37,11 @@ export interface AdapterOptions {
   backend?: ResultBackend;
   /** Use this broker instead of SQS. */
   broker?: Broker;
-  /** Use this scheduler (needed for ETAs more than 15 minutes away). */
+  /**
+   * Use this scheduler (needed for ETAs more than 15 minutes away). @default an EventBridge
+   * Scheduler adapter when `MACHINERY_SCHEDULE_GROUP`, `MACHINERY_SCHEDULER_ROLE_ARN`,
+   * `MACHINERY_DELAY_QUEUE_URL` and `MACHINERY_SCHEDULER_DLQ_URL` are all set, else none
+   */
   scheduler?: Scheduler;
 }
 
@@ -106,7 +111,7 @@ export function createAdapters(
     clients,
     backend,
     broker,
-    scheduler: options.scheduler,
+    scheduler: options.scheduler ?? schedulerFromConfig(config, clients),
     destroy: () => clients.destroy(),
   };
 }
