@@ -83,7 +83,7 @@ export class DynamoDbLocalStartError extends Error {
  * SIGTERM then SIGKILL to the JVM's process group. On Linux it checks `/proc/<pid>/cmdline` first,
  * so a recycled pid is never killed.
  */
-const WATCHDOG_SOURCE = `
+const WATCHDOG_SOURCE = `/* machinery-serverless DynamoDB Local watchdog */
 const parent = Number(process.argv[1]);
 const jvm = Number(process.argv[2]);
 const fs = require('node:fs');
