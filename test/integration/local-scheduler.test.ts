@@ -321,23 +321,23 @@ describe('Function: startSchedulerEmulator (API)', () => {
       new GetScheduleCommand({ Name: 'alpha', GroupName: stack.names.scheduleGroup }),
     );
     const page1 = await stack.clients.scheduler.send(
-      new ListSchedulesCommand({ ScheduleGroup: stack.names.scheduleGroup, MaxResults: 1 }),
+      new ListSchedulesCommand({ GroupName: stack.names.scheduleGroup, MaxResults: 1 }),
     );
     const page2 = await stack.clients.scheduler.send(
       new ListSchedulesCommand({
-        ScheduleGroup: stack.names.scheduleGroup,
+        GroupName: stack.names.scheduleGroup,
         MaxResults: 1,
         NextToken: page1.NextToken,
       }),
     );
     const disabled = await stack.clients.scheduler.send(
-      new ListSchedulesCommand({ ScheduleGroup: stack.names.scheduleGroup, State: 'DISABLED' }),
+      new ListSchedulesCommand({ GroupName: stack.names.scheduleGroup, State: 'DISABLED' }),
     );
     await stack.clients.scheduler.send(
       new DeleteScheduleCommand({ Name: 'beta', GroupName: stack.names.scheduleGroup }),
     );
     const after = await stack.clients.scheduler.send(
-      new ListSchedulesCommand({ ScheduleGroup: stack.names.scheduleGroup, NamePrefix: 'b' }),
+      new ListSchedulesCommand({ GroupName: stack.names.scheduleGroup, NamePrefix: 'b' }),
     );
 
     // Assess
