@@ -1,8 +1,14 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleGroupCommand } from '@aws-sdk/client-scheduler';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV, QUEUES } from '../../src/core/resources.js';
+import { startLocalStack } from '../../src/local/stack.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 describe('Function: provisionStack', () => {
@@ -91,5 +97,50 @@ describe('Function: provisionStack', () => {
     // Assess
     expect(ms).toBeGreaterThan(0);
     expect(inject('dynamodbPid')).toBeGreaterThan(0);
+  });
+});
+
+describe('Function: startLocalStack', () => {
+  it('starts every emulator, provisions without a prefix, and stop() ends the JVM', async () => {
+    // Prepare
+    const stack = await startLocalStack();
+    const pid = stack.dynamodb?.pid as number;
+    const alive = (p: number) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    try {
+      // Act: a client configured only through the environment, as the CLI and handlers are.
+      const saved = process.env[ENV.endpointSqs];
+      process.env[ENV.endpointSqs] = stack.env[ENV.endpointSqs];
+      const sqs = new SQSClient({ region: stack.region, credentials: stack.credentials });
+      try {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: stack.queueUrls.delay, MessageBody: 'hi' }),
+        );
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack.queueUrls.delay, WaitTimeSeconds: 1 }),
+        );
+
+        // Assess
+        expect(Messages?.[0]?.Body).toBe('hi');
+      } finally {
+        sqs.destroy();
+        if (saved === undefined) delete process.env[ENV.endpointSqs];
+        else process.env[ENV.endpointSqs] = saved;
+      }
+      expect(stack.prefix).toBe('');
+      expect(stack.names.queues.tasks).toBe('tasks.fifo');
+      expect(Object.keys(stack.env).sort()).toEqual(Object.values(ENV).sort());
+      expect(alive(pid)).toBe(true);
+    } finally {
+      await stack.stop();
+    }
+    expect(alive(pid)).toBe(false);
   });
 });
