@@ -44,7 +44,14 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-/** Options of {@link startDynamoDbLocal}. */
+/**
+ * Options of {@link startDynamoDbLocal}.
+ *
+ * @example
+ * ```ts
+ * const options: StartDynamoDbOptions = { port: 8000, startTimeoutMs: 30_000 };
+ * ```
+ */
 export interface StartDynamoDbOptions {
   /** TCP port; `0` or absent picks a free one. */
   port?: number;

@@ -52,13 +52,27 @@ export interface LocalCredentials {
   readonly secretAccessKey: string;
 }
 
-/** The dummy credentials of the local stack. */
+/**
+ * The dummy credentials of the local stack.
+ *
+ * @example
+ * ```ts
+ * new SQSClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint });
+ * ```
+ */
 export const LOCAL_CREDENTIALS: LocalCredentials = {
   accessKeyId: 'local',
   secretAccessKey: 'local',
 };
 
-/** The region of the local stack. */
+/**
+ * The region of the local stack.
+ *
+ * @example
+ * ```ts
+ * new DynamoDBClient({ region: LOCAL_REGION, endpoint });
+ * ```
+ */
 export const LOCAL_REGION = 'us-east-1';
 
 /**
@@ -75,7 +89,14 @@ export interface QueueOverride {
   readonly maxReceiveCount?: number;
 }
 
-/** Options of {@link provisionStack}. */
+/**
+ * Options of {@link provisionStack}.
+ *
+ * @example
+ * ```ts
+ * const options: ProvisionOptions = { queueOverrides: { tasks: { maxReceiveCount: 2 } } };
+ * ```
+ */
 export interface ProvisionOptions {
   /** @default 'us-east-1' */
   region?: string;

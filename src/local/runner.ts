@@ -75,7 +75,14 @@ export interface InvocationResult {
   error?: unknown;
 }
 
-/** Options of {@link EventSourceRunner}. */
+/**
+ * Options of {@link EventSourceRunner}.
+ *
+ * @example
+ * ```ts
+ * const options: EventSourceRunnerOptions = { sqs, queueUrl, handler, batchSize: 10, concurrency: 4 };
+ * ```
+ */
 export interface EventSourceRunnerOptions {
   /** SQS client (pointed at the emulator or at AWS). */
   sqs: SQSClient;

@@ -17,13 +17,27 @@
  * @module
  */
 
-/** A parsed schedule expression. */
+/**
+ * A parsed schedule expression.
+ *
+ * @example
+ * ```ts
+ * const e: ScheduleExpression = parseScheduleExpression('rate(5 minutes)'); // { kind: 'rate', periodMs: 300000 }
+ * ```
+ */
 export type ScheduleExpression =
   | { kind: 'at'; local: LocalTime }
   | { kind: 'rate'; periodMs: number }
   | { kind: 'cron'; cron: CronSpec };
 
-/** A wall-clock time (month 1–12). */
+/**
+ * A wall-clock time (month 1–12).
+ *
+ * @example
+ * ```ts
+ * const t: LocalTime = { year: 2030, month: 1, day: 1, hour: 9, minute: 0, second: 0 };
+ * ```
+ */
 export interface LocalTime {
   year: number;
   month: number;
@@ -47,7 +61,15 @@ interface DowSpec {
   lastDow?: number;
 }
 
-/** A parsed `cron()` expression. `undefined` field sets mean "any". */
+/**
+ * A parsed `cron()` expression. `undefined` field sets mean "any".
+ *
+ * @example
+ * ```ts
+ * const e = parseScheduleExpression('cron(0 9 ? * MON-FRI *)');
+ * if (e.kind === 'cron') e.cron.hours; // Set { 9 }
+ * ```
+ */
 export interface CronSpec {
   minutes: Set<number>;
   hours: Set<number>;

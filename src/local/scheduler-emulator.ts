@@ -85,7 +85,14 @@ export interface SchedulerDelivery {
   error?: string;
 }
 
-/** Options of {@link startSchedulerEmulator}. */
+/**
+ * Options of {@link startSchedulerEmulator}.
+ *
+ * @example
+ * ```ts
+ * const options: SchedulerEmulatorOptions = { sqsEndpoint: sqs.endpoint, clock: new AdjustableClock() };
+ * ```
+ */
 export interface SchedulerEmulatorOptions {
   /** SQS endpoint the targets live on (the fauxqs endpoint). */
   sqsEndpoint: string;

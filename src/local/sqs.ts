@@ -22,7 +22,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFauxqs } from 'fauxqs';
 
-/** The account id fauxqs puts in every queue ARN and URL. */
+/**
+ * The account id fauxqs puts in every queue ARN and URL.
+ *
+ * @example
+ * ```ts
+ * const arn = `arn:aws:sqs:us-east-1:${FAUXQS_ACCOUNT_ID}:delay`;
+ * ```
+ */
 export const FAUXQS_ACCOUNT_ID = '000000000000';
 
 /**
@@ -43,7 +50,14 @@ export interface LocalSqs {
   stop(): Promise<void>;
 }
 
-/** Options of {@link startSqs}. */
+/**
+ * Options of {@link startSqs}.
+ *
+ * @example
+ * ```ts
+ * const options: StartSqsOptions = { port: 4566 };
+ * ```
+ */
 export interface StartSqsOptions {
   /** TCP port; `0` (the default) picks a free one. */
   port?: number;

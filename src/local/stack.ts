@@ -25,7 +25,14 @@ import {
 import { type SchedulerEmulator, startSchedulerEmulator } from './scheduler-emulator.js';
 import { type LocalSqs, startSqs } from './sqs.js';
 
-/** Options of {@link startLocalStack}. */
+/**
+ * Options of {@link startLocalStack}.
+ *
+ * @example
+ * ```ts
+ * const options: StartLocalStackOptions = { clock: new AdjustableClock(), sqsPort: 4566 };
+ * ```
+ */
 export interface StartLocalStackOptions {
   /**
    * Resource-name prefix. @default `''` when this call starts every emulator (they are fresh and

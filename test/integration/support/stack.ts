@@ -57,7 +57,14 @@ export interface TestStack extends ProvisionedStack {
   stop(): Promise<void>;
 }
 
-/** Options of {@link getTestStack}. */
+/**
+ * Options of {@link getTestStack}.
+ *
+ * @example
+ * ```ts
+ * const options: TestStackOptions = { label: 'dlq', queueOverrides: { tasks: { maxReceiveCount: 2 } } };
+ * ```
+ */
 export interface TestStackOptions {
   /** Readable part of the prefix. @default 't' */
   label?: string;
