@@ -446,7 +446,7 @@ export function defineTask<
   rest?: R;
   description?: string;
   run: (ctx: TaskContext, ...args: WithRest<TaskArgs<A>, R, TaskArgType<R>>) => TaskReturn;
-}): Task<N, WithRest<ProducerArgs<A>, R, ProducerArgType<R>>> {
+}): Task<N, NoInfer<WithRest<ProducerArgs<A>, R, ProducerArgType<R>>>> {
   checkRun(definition.name, definition.run);
   const run = definition.run as (ctx: TaskContext, ...args: unknown[]) => unknown;
   return new DefinedTask(
@@ -455,7 +455,7 @@ export function defineTask<
     definition.args ?? [],
     definition.rest ?? null,
     (ctx, values) => run(ctx, ...values),
-  ) as unknown as Task<N, WithRest<ProducerArgs<A>, R, ProducerArgType<R>>>;
+  ) as unknown as Task<N, NoInfer<WithRest<ProducerArgs<A>, R, ProducerArgType<R>>>>;
 }
 
 /**
