@@ -4,6 +4,7 @@ import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
 import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
 import { newSignature } from '../../src/core/signature.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, uniquePrefix } from '../../src/local/provision.js';
+import { resultBackendConformance } from '../conformance/result-backend.js';
 import { countRequests, DYNAMODB_WRITES, total } from './aws-helpers.js';
 import { sharedEndpoints } from './support/stack.js';
 
@@ -202,5 +203,26 @@ describe('Class: DynamoDbResultBackend', () => {
     ]);
     expect(total(counts, ['GetItemCommand'])).toBe(reads);
     expect(total(counts) - before).toBe(1);
+  });
+});
+
+resultBackendConformance('DynamoDB (DynamoDB Local)', async () => {
+  const client = new DynamoDBClient({
+    endpoint: sharedEndpoints().dynamodb,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const name = `${uniquePrefix('conf')}task_states`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'TaskUUID', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'TaskUUID', KeyType: 'HASH' }],
+    }),
+  );
+  return new DynamoDbResultBackend({
+    dynamodb: createDynamoDbDocumentClient({ dynamodb: client }),
+    tableName: name,
   });
 });
