@@ -145,6 +145,23 @@ function fromVariables(
   return config;
 }
 
+/**
+ * The configuration `.machinery/local.env` would give for these `KEY=VALUE` values (explicit
+ * region, credentials and endpoints), without reading a file: what `local up` and `demo` use for
+ * their own in-process clients.
+ *
+ * @example
+ * ```ts
+ * const config = configFromLocalValues(stack.env);
+ * ```
+ */
+export function configFromLocalValues(
+  values: Readonly<Record<string, string>>,
+  describe = 'the local stack',
+): CliConfig {
+  return fromVariables('local-env-file', describe, values, true);
+}
+
 function readLocalEnv(
   source: ConfigSource,
   path: string,

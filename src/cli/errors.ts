@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { translateAwsError } from '../aws/errors.js';
 import { MachineryError } from '../core/errors.js';
 
 /**
@@ -110,4 +111,42 @@ export class WaitTimeoutError extends CliError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CLI_TIMEOUT', message, EXIT.timeout, options);
   }
+}
+
+/** Codes of other layers' errors that mean "the command line or configuration is wrong". */
+const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'CONFIG', // src/aws ConfigError: a MACHINERY_* variable missing or malformed
+  'INVALID_ETA', // src/client/eta
+  'INVALID_ARG', // core ArgTypeError
+  'INVALID_SIGNATURE_VALUE', // core SignatureEncodeError: a name or option the wire format refuses
+]);
+
+/**
+ * The message and exit code of any error a command throws: {@link CliError}s carry theirs;
+ * configuration and argument errors of other layers exit 2; AWS errors become one plain sentence
+ * (exit 1); anything else is an internal error (exit 1, stack trace with `MACHINERY_DEBUG=1`).
+ *
+ * @example
+ * ```ts
+ * const { message, exitCode } = describeError(err, false);
+ * ```
+ */
+export function describeError(e: unknown, debug: boolean): { message: string; exitCode: number } {
+  const error = translateAwsError(e);
+  if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof MachineryError) {
+    return {
+      message: error.message,
+      exitCode: USAGE_ERROR_CODES.has(error.code) ? EXIT.usage : EXIT.failure,
+    };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/region is missing/i.test(message)) {
+    return {
+      message: 'no AWS region is configured: set AWS_REGION (or use `machinery local up`)',
+      exitCode: EXIT.usage,
+    };
+  }
+  const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
+  return { message: `internal error: ${message}${stack}`, exitCode: EXIT.failure };
 }

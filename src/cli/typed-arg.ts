@@ -15,7 +15,10 @@
  *
  * @module
  */
-import { type ArgType, SCALAR_TYPES } from '../core/types.js';
+import { ARG_TYPES, decodeArgValue, isArgType } from '../core/args.js';
+import { ArgTypeError } from '../core/errors.js';
+import { parseJsonLossless } from '../core/json.js';
+import type { Arg, ArgType } from '../core/types.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -32,17 +35,7 @@ export interface RawArg {
   valueJson: string;
 }
 
-const ARG_TYPES: ReadonlySet<string> = new Set<string>([
-  ...SCALAR_TYPES,
-  ...SCALAR_TYPES.map((t) => `[]${t}`),
-  '[]byte',
-]);
-
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-function isArgType(t: string): t is ArgType {
-  return ARG_TYPES.has(t);
-}
 
 function scalarJson(scalar: string, text: string, spec: string): string {
   if (scalar === 'string') return JSON.stringify(text);
@@ -79,7 +72,7 @@ export function parseTypedArg(spec: string): RawArg {
   const text = spec.slice(colon + 1);
   if (!isArgType(type)) {
     throw new UsageError(
-      `invalid argument '${spec}': unknown type '${type}' (types: ${[...ARG_TYPES].join(', ')})`,
+      `invalid argument '${spec}': unknown type '${type}' (types: ${ARG_TYPES.join(', ')})`,
     );
   }
   if (type === '[]byte') {
@@ -104,4 +97,31 @@ export function parseTypedArg(spec: string): RawArg {
   }
   const items = text.split(',').map((item) => scalarJson(element, item, spec));
   return { type, valueJson: `[${items.join(',')}]` };
+}
+
+/**
+ * Parses one `TYPE:VALUE` argument into a decoded {@link Arg}: shaped by {@link parseTypedArg},
+ * then decoded and checked by core's wire codec (`300` is not a `uint8`, `1.5` not an `int64`,
+ * 64-bit integers beyond 2^53 become `bigint`). Every error is a {@link UsageError} (exit code 2)
+ * naming the argument.
+ *
+ * @example
+ * ```ts
+ * decodeTypedArg('uint64:18446744073709551615'); // { Name: '', Type: 'uint64', Value: 18446744073709551615n }
+ * ```
+ */
+export function decodeTypedArg(spec: string): Arg {
+  const raw = parseTypedArg(spec);
+  try {
+    return {
+      Name: '',
+      Type: raw.type,
+      Value: decodeArgValue(raw.type, parseJsonLossless(raw.valueJson)),
+    };
+  } catch (e) {
+    if (e instanceof ArgTypeError) {
+      throw new UsageError(`invalid argument '${spec}': ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
 }

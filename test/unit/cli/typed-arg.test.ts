@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/errors.js';
-import { parseTypedArg } from '../../../src/cli/typed-arg.js';
+import { decodeTypedArg, parseTypedArg } from '../../../src/cli/typed-arg.js';
 
 describe('Function: parseTypedArg', () => {
   it.each([
@@ -81,5 +81,51 @@ describe('Function: parseTypedArg', () => {
 
     // Assess
     expect(exitCode).toBe(2);
+  });
+});
+
+describe('Function: decodeTypedArg', () => {
+  it.each([
+    ['int64:1', { Name: '', Type: 'int64', Value: 1 }],
+    ['int64:9007199254740993', { Name: '', Type: 'int64', Value: 9007199254740993n }],
+    ['uint64:18446744073709551615', { Name: '', Type: 'uint64', Value: 18446744073709551615n }],
+    [
+      '[]int64:[1,-9223372036854775808]',
+      { Name: '', Type: '[]int64', Value: [1, -9223372036854775808n] },
+    ],
+    ['[]string:["a,b","c"]', { Name: '', Type: '[]string', Value: ['a,b', 'c'] }],
+    ['[]int64:', { Name: '', Type: '[]int64', Value: [] }],
+    ['bool:true', { Name: '', Type: 'bool', Value: true }],
+    ['float64:1.5', { Name: '', Type: 'float64', Value: 1.5 }],
+    ['string:a:b', { Name: '', Type: 'string', Value: 'a:b' }],
+  ])('decodes %s exactly', (spec, arg) => {
+    // Act
+    const decoded = decodeTypedArg(spec);
+
+    // Assess
+    expect(decoded).toEqual(arg);
+  });
+
+  it('decodes []byte from base64', () => {
+    // Act
+    const decoded = decodeTypedArg('[]byte:aGk=');
+
+    // Assess
+    expect(decoded.Value).toEqual(new Uint8Array([104, 105]));
+  });
+
+  it.each([
+    ['uint8:300', /uint8:300.*does not fit uint8/],
+    ['int64:1.5', /not a whole number/],
+    ['uint64:-1', /does not fit uint64/],
+    ['int64:9223372036854775808', /does not fit int64/],
+    ['[]int8:1,2,999', /\[2\].*does not fit int8/],
+  ])('refuses %s, a value that does not fit its type, with a UsageError', (spec, message) => {
+    // Act
+    const act = () => decodeTypedArg(spec);
+
+    // Assess
+    expect(act).toThrow(UsageError);
+    expect(act).toThrow(message);
   });
 });
