@@ -37,11 +37,15 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambd
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
+import { ConfigError } from '../aws/errors.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { dispatch } from '../core/dispatch.js';
 import { MachineryError } from '../core/errors.js';
+import type { Logger as CoreLogger, LogFields } from '../core/logger.js';
 import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from '../core/ports.js';
+import { createProcessor, type ProcessorOptions, type TaskLookup } from '../core/processor.js';
+import { createRegistry } from '../core/registry.js';
 import { DEFAULTS } from '../core/resources.js';
 import { decodeSignature, encodeSignature, normalizeEta } from '../core/signature.js';
 import type { Signature } from '../core/types.js';
@@ -65,24 +69,48 @@ export interface ProcessorDeps {
   broker: Broker;
   scheduler: Scheduler | undefined;
   clock: Clock;
-  logger: Logger;
+  /** The worker's logger, as core's `Logger`. */
+  logger: CoreLogger;
 }
 
+/** Tasks as `createRegistry` takes them: a list of definitions, or a record of name → task or function. */
+export type WorkerTasks = Parameters<typeof createRegistry>[0];
+
 /**
- * Options of {@link createWorker}. Settings missing here come from the environment
- * (`MACHINERY_*`, `AWS_*`), read on the first invocation.
+ * Processor settings the worker passes through to core's `createProcessor` (the ports, clock and
+ * logger come from the worker).
  *
  * @example
  * ```ts
- * const opts: WorkerOptions = { processor: (deps) => createProcessor({ registry, ...deps }), safetyMarginMs: 5_000 };
+ * const p: WorkerProcessorOptions = { leaseMs: 120_000, hooks: { errorHandler: (e) => alert(e) } };
+ * ```
+ */
+export type WorkerProcessorOptions = Partial<
+  Omit<ProcessorOptions, 'registry' | 'backend' | 'broker' | 'scheduler' | 'clock' | 'logger'>
+>;
+
+/**
+ * Options of {@link createWorker}. Give the tasks as exactly one of `tasks`, `registry` or
+ * `processor`. Settings missing here come from the environment (`MACHINERY_*`, `AWS_*`), read on
+ * the first invocation.
+ *
+ * @example
+ * ```ts
+ * const opts: WorkerOptions = { tasks: [add, concat], safetyMarginMs: 5_000 };
  * ```
  */
 export interface WorkerOptions extends AdapterOptions {
+  /** The task definitions (or `{ name: fn }`, like machinery's `RegisterTasks`). */
+  tasks?: WorkerTasks;
+  /** A ready registry (`createRegistry(...)`). */
+  registry?: TaskLookup;
   /**
-   * Builds the processor from the adapters (the place to pass a task registry). Either this or a
-   * ready `BodyProcessor`.
+   * A processor, or a factory of one from the adapters: for tests and custom wiring. `tasks` and
+   * `registry` build core's `createProcessor` instead.
    */
-  processor: BodyProcessor | ((deps: ProcessorDeps) => BodyProcessor);
+  processor?: BodyProcessor | ((deps: ProcessorDeps) => BodyProcessor);
+  /** Passed to core's `createProcessor` (lease, crash limit, hooks, write retries…). @default {} */
+  processorOptions?: WorkerProcessorOptions;
   /** The clock for leases, ETAs and back-offs. @default systemClock */
   clock?: Clock;
   /** Structured JSON logger. @default new Logger({ serviceName: 'machinery-worker' }) */
@@ -101,6 +129,38 @@ export interface WorkerOptions extends AdapterOptions {
    * delay comes within this margin of SQS's 12 h cap, seconds. @default 300
    */
   visibilityCapMarginSeconds?: number;
+}
+
+/** Field values Powertools would not serialise well: errors and bigints. */
+function safeFields(fields: LogFields | undefined): LogFields {
+  if (fields === undefined) return {};
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v instanceof Error) {
+      const code = (v as { code?: unknown }).code;
+      out[k] = { name: v.name, message: v.message, ...(code === undefined ? {} : { code }) };
+    } else if (typeof v === 'bigint') out[k] = v.toString();
+    else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Core's `Logger` on top of a Powertools `Logger` (structured JSON in CloudWatch).
+ *
+ * @example
+ * ```ts
+ * const log = fromPowertools(new Logger({ serviceName: 'tasks' }));
+ * log.info('hello', { uuid });
+ * ```
+ */
+export function fromPowertools(logger: Logger): CoreLogger {
+  return {
+    debug: (m, f) => logger.debug(m, safeFields(f)),
+    info: (m, f) => logger.info(m, safeFields(f)),
+    warn: (m, f) => logger.warn(m, safeFields(f)),
+    error: (m, f) => logger.error(m, safeFields(f)),
+  };
 }
 
 /**
@@ -156,7 +216,7 @@ function errorText(e: unknown): string {
  * so the handler can be created at module level (the Lambda pattern):
  *
  * ```ts
- * export const handler = createWorker({ processor: (deps) => createProcessor({ registry, ...deps }) });
+ * export const handler = createWorker({ tasks: [add, concat] });
  * ```
  *
  * The handler resolves with `{ batchItemFailures }` (the function's event source mapping must
@@ -164,13 +224,22 @@ function errorText(e: unknown): string {
  *
  * @example
  * ```ts
- * const handler = createWorker({ processor: myProcessor, config: { taskQueueUrl, dlqUrl, taskStatesTable } });
+ * const handler = createWorker({
+ *   tasks: { add: (a: number, b: number) => a + b }, // like machinery's RegisterTasks
+ *   config: { taskQueueUrl, dlqUrl, taskStatesTable },
+ * });
  * const res = await handler(event, context, () => {});
  * ```
  */
 export function createWorker(options: WorkerOptions): WorkerHandler {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new Logger({ serviceName: 'machinery-worker' });
+  const coreLogger = fromPowertools(logger);
+  const given = [options.tasks, options.registry, options.processor].filter((x) => x !== undefined);
+  if (given.length !== 1) {
+    throw new ConfigError('createWorker needs exactly one of `tasks`, `registry` or `processor`');
+  }
+
   const safetyMarginMs = options.safetyMarginMs ?? 10_000;
   const abortMarginMs = options.abortMarginMs ?? 3_000;
   const transientBackoff =
@@ -186,10 +255,23 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       broker: adapters.broker,
       scheduler: adapters.scheduler,
       clock,
-      logger,
+      logger: coreLogger,
     };
-    const processor =
-      typeof options.processor === 'function' ? options.processor(deps) : options.processor;
+    let processor: BodyProcessor;
+    if (options.processor !== undefined) {
+      processor =
+        typeof options.processor === 'function' ? options.processor(deps) : options.processor;
+    } else {
+      processor = createProcessor({
+        ...options.processorOptions,
+        registry: options.registry ?? (createRegistry(options.tasks as WorkerTasks) as TaskLookup),
+        backend: deps.backend,
+        broker: deps.broker,
+        ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
+        clock,
+        logger: deps.logger,
+      });
+    }
     runtime = {
       processor,
       consumer: new SqsConsumer({
