@@ -1,0 +1,29 @@
+/**
+ * The core of machinery-serverless: pure domain, no AWS SDK. Signatures and the arg codec, the task
+ * registry, the retry policy, the processor, the ports and their in-memory implementations.
+ *
+ * @example
+ * ```ts
+ * import { createProcessor, createRegistry, defineTask } from 'machinery-serverless/core';
+ * const registry = createRegistry([
+ *   defineTask({ name: 'add', args: ['int64', 'int64'], run: (_ctx, a, b) => a + b }),
+ * ]);
+ * ```
+ *
+ * @module
+ */
+export * from './args.js';
+export * from './clock.js';
+export * from './dispatch.js';
+export * from './errors.js';
+export * from './json.js';
+export * from './lifetime.js';
+export * from './logger.js';
+export * from './memory.js';
+export type * from './ports.js';
+export * from './processor.js';
+export * from './registry.js';
+export * from './resources.js';
+export * from './retry.js';
+export * from './signature.js';
+export * from './types.js';
