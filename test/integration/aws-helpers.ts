@@ -4,7 +4,15 @@
  *
  * @module
  */
+
+import { Logger } from '@aws-lambda-powertools/logger';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 type Handler = (args: unknown) => Promise<unknown>;
 type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
@@ -94,4 +102,104 @@ export function injectThrottling(
     name: `injectThrottling-${Math.random()}`,
   });
   return state;
+}
+
+/**
+ * A Powertools logger for tests: only errors (the worker logs every task at info level).
+ *
+ * @example
+ * ```ts
+ * createWorker({ tasks, logger: quietLogger() });
+ * ```
+ */
+export function quietLogger(level: 'ERROR' | 'WARN' | 'INFO' | 'SILENT' = 'ERROR'): Logger {
+  return new Logger({ serviceName: 'machinery-worker-test', logLevel: level });
+}
+
+/**
+ * Polls `check` until it returns something other than `undefined`, or fails after `timeoutMs`
+ * with `describe()` in the message.
+ *
+ * @example
+ * ```ts
+ * const rec = await waitFor(async () => (await backend.get(uuid, { now: Date.now() }))?.state === 'SUCCESS' || undefined);
+ * ```
+ */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  options: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    describe?: () => string | Promise<string>;
+  } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) {
+      const what = options.describe ? await options.describe() : 'condition';
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+  }
+}
+
+/**
+ * Receives messages from a queue until `count` distinct ones were seen or `timeoutMs` passed;
+ * each is kept invisible for a long while so it is not seen twice. Message attributes included.
+ *
+ * @example
+ * ```ts
+ * const dead = await receiveMessages(sqs, dlqUrl, { count: 6 });
+ * ```
+ */
+export async function receiveMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: { count: number; timeoutMs?: number },
+): Promise<Message[]> {
+  const seen = new Map<string, Message>();
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (seen.size < options.count && Date.now() < deadline) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 600,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    for (const m of out.Messages ?? []) if (m.MessageId) seen.set(m.MessageId, m);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Messages in a queue: visible, in flight and delayed.
+ *
+ * @example
+ * ```ts
+ * expect(await queueDepth(sqs, dlqUrl)).toBe(0);
+ * ```
+ */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 }
