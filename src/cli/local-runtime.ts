@@ -21,19 +21,19 @@
  * export const tasks = [defineTask({ name: 'greet', args: ['string'], run: (_ctx, who) => `hello ${who}` })];
  * ```
  *
- * Without `--tasks`, the example tasks of machinery's documentation run (examples/tasks.ts).
+ * Without `--tasks`, the example worker's tasks run (examples/worker.ts: machinery's documented
+ * examples; `MACHINERY_EXAMPLE_LONG_RUNNING_MS` sets how long `long_running_task` runs).
  *
  * @module
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Logger as CoreLogger } from '../core/logger.js';
-import { createProcessor, type TaskLookup } from '../core/processor.js';
+import type { TaskLookup } from '../core/processor.js';
 import { createRegistry } from '../core/registry.js';
 import { DEFAULTS } from '../core/resources.js';
-import { createForwarder, type ForwarderLogger, sqsDeadLetterSink } from '../handlers/forwarder.js';
-import { createWorker } from '../handlers/worker.js';
+import { createForwarder, sqsDeadLetterSink } from '../handlers/forwarder.js';
+import { createWorker, fromPowertools } from '../handlers/worker.js';
 import { EventSourceRunner } from '../local/runner.js';
 import { type LocalStack, startLocalStack } from '../local/stack.js';
 import { type Connection, connect } from './clients.js';
@@ -73,8 +73,8 @@ function toTasks(value: unknown, where: string): LocalTasks {
 }
 
 /**
- * The example tasks of machinery's documentation (examples/tasks.ts): add, multiply, sum_ints,
- * sum_floats, concat, split, panic_task, long_running_task.
+ * The example worker's tasks (examples/worker.ts `registry`, machinery's documented examples): add,
+ * multiply, sum_ints, sum_floats, concat, split, panic_task, long_running_task.
  *
  * @example
  * ```ts
@@ -82,8 +82,8 @@ function toTasks(value: unknown, where: string): LocalTasks {
  * ```
  */
 export async function exampleLocalTasks(): Promise<LocalTasks> {
-  const { exampleTasks } = await import('../../examples/tasks.js');
-  return toTasks(exampleTasks(), 'examples/tasks.ts');
+  const { registry } = await import('../../examples/worker.js');
+  return toTasks(registry, 'examples/worker.ts');
 }
 
 /**
@@ -110,16 +110,6 @@ export async function loadTasksModule(path: string, cwd: string): Promise<LocalT
     );
   }
   return toTasks(exported, `--tasks ${file}`);
-}
-
-/** Core's (and the forwarder's) logger interface over a Powertools logger. */
-function coreLogger(logger: Logger): CoreLogger & ForwarderLogger {
-  return {
-    debug: (message, fields) => logger.debug(message, fields ?? {}),
-    info: (message, fields) => logger.info(message, fields ?? {}),
-    warn: (message, fields) => logger.warn(message, fields ?? {}),
-    error: (message, fields) => logger.error(message, fields ?? {}),
-  };
 }
 
 /**
@@ -190,15 +180,7 @@ export async function startLocalRuntime(options: {
       ...(scheduler ? { scheduler } : {}),
       clock: stack.clock,
       logger: new Logger({ serviceName: 'machinery-worker', logLevel }),
-      processor: (deps) =>
-        createProcessor({
-          registry: options.tasks.lookup,
-          backend: deps.backend,
-          broker: deps.broker,
-          clock: deps.clock,
-          logger: coreLogger(deps.logger),
-          ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
-        }),
+      registry: options.tasks.lookup,
     });
     const forwarder = createForwarder({
       backend: client.backend,
@@ -206,7 +188,7 @@ export async function startLocalRuntime(options: {
       ...(scheduler ? { scheduler } : {}),
       clock: stack.clock,
       deadLetter: sqsDeadLetterSink(clients.sqs, stack.queueUrls.delayDlq),
-      logger: coreLogger(new Logger({ serviceName: 'machinery-forwarder', logLevel })),
+      logger: fromPowertools(new Logger({ serviceName: 'machinery-forwarder', logLevel })),
     });
     const common = {
       sqs: clients.sqs,
