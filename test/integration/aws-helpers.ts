@@ -8,6 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
@@ -146,8 +147,9 @@ export async function waitFor<T>(
 }
 
 /**
- * Receives messages from a queue until `count` distinct ones were seen or `timeoutMs` passed;
- * each is kept invisible for a long while so it is not seen twice. Message attributes included.
+ * Receives messages from a queue until `count` distinct ones were seen or `timeoutMs` passed,
+ * deleting each (a FIFO queue returns the next message of a group only once the previous one is
+ * deleted). Message attributes included.
  *
  * @example
  * ```ts
@@ -172,7 +174,12 @@ export async function receiveMessages(
         MessageSystemAttributeNames: ['All'],
       }),
     );
-    for (const m of out.Messages ?? []) if (m.MessageId) seen.set(m.MessageId, m);
+    for (const m of out.Messages ?? []) {
+      if (m.MessageId) seen.set(m.MessageId, m);
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
+    }
   }
   return [...seen.values()];
 }
