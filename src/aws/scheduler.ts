@@ -508,8 +508,39 @@ function lazy<T>(value: Lazy<T>): () => Promise<T> {
 }
 
 /**
- * A queue's ARN, looked up once from its URL (`GetQueueAttributes QueueArn`), for
- * {@link EventBridgeSchedulerOptions.delayQueueArn} when only URLs are configured.
+ * The ARN of an AWS SQS queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`, the
+ * legacy `https://<region>.queue.amazonaws.com/…`, VPC endpoint hosts, China and GovCloud
+ * partitions), or `undefined` for a URL that does not say its region and account (an emulator's).
+ *
+ * @example
+ * ```ts
+ * queueArnOfUrl('https://sqs.eu-west-1.amazonaws.com/123456789012/delay');
+ * // 'arn:aws:sqs:eu-west-1:123456789012:delay'
+ * ```
+ */
+export function queueArnOfUrl(queueUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(queueUrl);
+  } catch {
+    return undefined;
+  }
+  const host = url.hostname.toLowerCase();
+  const m =
+    /(?:^|\.)sqs\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(\.cn)?$/.exec(host) ??
+    /^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$/.exec(host);
+  const path = /^\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)\/?$/.exec(url.pathname);
+  if (m === null || path === null) return undefined;
+  const region = m[1] as string;
+  const partition =
+    m[2] !== undefined ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return `arn:${partition}:sqs:${region}:${path[1]}:${path[2]}`;
+}
+
+/**
+ * A queue's ARN from its URL, for {@link EventBridgeSchedulerOptions.delayQueueArn} when only
+ * URLs are configured: read from the URL itself when it is an AWS one ({@link queueArnOfUrl}, no
+ * API call), else looked up once with `GetQueueAttributes QueueArn` (emulators).
  *
  * @example
  * ```ts
@@ -518,13 +549,16 @@ function lazy<T>(value: Lazy<T>): () => Promise<T> {
  */
 export function queueArnFromUrl(sqs: SQSClient, queueUrl: string): () => Promise<string> {
   return async () => {
+    const known = queueArnOfUrl(queueUrl);
+    if (known !== undefined) return known;
     try {
       const out = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
       );
       const arn = out.Attributes?.QueueArn;
-      if (arn === undefined)
+      if (arn === undefined) {
         throw new Error(`GetQueueAttributes returned no QueueArn for ${queueUrl}`);
+      }
       return arn;
     } catch (e) {
       throw translateAwsError(e, { service: 'SQS', resource: queueUrl });

@@ -9,6 +9,7 @@ import {
   periodicFiringUUID,
   periodicNameOf,
   periodicScheduleName,
+  queueArnOfUrl,
   validateRecurringExpression,
 } from '../../../src/aws/scheduler.js';
 
@@ -188,5 +189,52 @@ describe('Function: periodicFiringUUID', () => {
 
     // Assess
     expect(act).toThrow(/not substituted/);
+  });
+});
+
+describe('Function: queueArnOfUrl', () => {
+  it.each([
+    [
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/delay',
+      'arn:aws:sqs:eu-west-1:123456789012:delay',
+    ],
+    [
+      'https://sqs.us-east-1.amazonaws.com/123456789012/tasks.fifo',
+      'arn:aws:sqs:us-east-1:123456789012:tasks.fifo',
+    ],
+    [
+      'https://eu-west-1.queue.amazonaws.com/123456789012/delay',
+      'arn:aws:sqs:eu-west-1:123456789012:delay',
+    ],
+    [
+      'https://vpce-0a1b2c3d-abcdefgh.sqs.eu-west-1.vpce.amazonaws.com/123456789012/delay',
+      'arn:aws:sqs:eu-west-1:123456789012:delay',
+    ],
+    [
+      'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/delay',
+      'arn:aws-cn:sqs:cn-north-1:123456789012:delay',
+    ],
+    [
+      'https://sqs.us-gov-west-1.amazonaws.com/123456789012/delay',
+      'arn:aws-us-gov:sqs:us-gov-west-1:123456789012:delay',
+    ],
+  ])('reads %s', (url, arn) => {
+    // Act
+    const out = queueArnOfUrl(url);
+
+    // Assess
+    expect(out).toBe(arn);
+  });
+
+  it.each([
+    'http://127.0.0.1:4566/000000000000/delay',
+    'https://sqs.eu-west-1.amazonaws.com/notanaccount/delay',
+    'not a url',
+  ])('leaves %s to a lookup', (url) => {
+    // Act
+    const out = queueArnOfUrl(url);
+
+    // Assess
+    expect(out).toBeUndefined();
   });
 });
