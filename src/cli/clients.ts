@@ -13,7 +13,6 @@ import type {
   MachineryConfigKey,
 } from '../aws/config.js';
 import { createAwsClients } from '../aws/config.js';
-import { EventBridgeScheduler, queueArnFromUrl } from '../aws/scheduler.js';
 import { createClient, type MachineryClient } from '../client/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Scheduler } from '../core/ports.js';
@@ -94,9 +93,9 @@ export interface Connection {
 
 /**
  * Builds the SDK client of a configuration. Requires the task queue URL and the task-state table
- * (a {@link ConfigError} naming the source otherwise); adds the EventBridge Scheduler (for ETAs
- * more than 15 minutes away) when the schedule group, role, delay queue and Scheduler DLQ are
- * configured.
+ * (a {@link ConfigError} naming the source otherwise). The adapters add the EventBridge Scheduler
+ * (for ETAs more than 15 minutes away) when the schedule group, role, delay queue and Scheduler
+ * DLQ are configured.
  *
  * @example
  * ```ts
@@ -108,29 +107,17 @@ export function connect(config: CliConfig, options: { clock?: Clock } = {}): Con
   requireValue(config, 'taskStatesTable');
   const settings = machineryConfig(config);
   const clients = createAwsClients(awsClientOptions(config));
-  const { scheduleGroup, schedulerRoleArn, delayQueueUrl, schedulerDlqUrl } = settings;
-  const scheduler =
-    scheduleGroup && schedulerRoleArn && delayQueueUrl && schedulerDlqUrl
-      ? new EventBridgeScheduler({
-          client: clients.scheduler,
-          groupName: scheduleGroup,
-          roleArn: schedulerRoleArn,
-          delayQueueArn: queueArnFromUrl(clients.sqs, delayQueueUrl),
-          deadLetterArn: queueArnFromUrl(clients.sqs, schedulerDlqUrl),
-        })
-      : undefined;
   const client = createClient({
     env: {},
     config: settings,
     aws: { sqs: clients.sqs, dynamodb: clients.dynamodb, scheduler: clients.scheduler },
-    ...(scheduler ? { scheduler } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   return {
     client,
     clients,
     settings,
-    scheduler,
+    scheduler: client.scheduler,
     close() {
       client.close();
       clients.destroy();

@@ -290,6 +290,30 @@ describe('Command: machinery (against a running local up)', () => {
     });
   });
 
+  it('runs a task with --eta through the delay queue and the forwarder, never before its ETA', async () => {
+    // Prepare
+    const sentAt = Date.now();
+
+    // Act
+    const r = await machinery(
+      ['send', 'add', 'int64:40', 'int64:2', '--eta', '+2s', '--wait'],
+      dir,
+    );
+    const sent = (
+      await machinery(['send', 'add', 'int64:1', '--eta', '+2s', '--wait', '--json'], dir)
+    ).stdout;
+    const doc = JSON.parse(sent) as { uuid: string };
+    const status = JSON.parse((await machinery(['status', doc.uuid, '--json'], dir)).stdout) as {
+      state: string;
+      updatedAt: string;
+    };
+
+    // Assess
+    expect(r).toMatchObject({ code: 0, stdout: '42\n' });
+    expect(status.state).toBe('SUCCESS');
+    expect(Date.parse(status.updatedAt)).toBeGreaterThanOrEqual(sentAt + 2_000);
+  });
+
   it('exits 1 when the task fails, still printing the --json document', async () => {
     // Act
     const plain = await machinery(['send', 'panic_task', '--wait'], dir);
