@@ -9,6 +9,8 @@ import { PERIODIC_PREFIX, periodicFiringUUID } from '../../src/aws/scheduler.js'
 import {
   deletePeriodicTask,
   listPeriodicTasks,
+  registerPeriodicChain,
+  registerPeriodicGroup,
   registerPeriodicTask,
 } from '../../src/client/periodic.js';
 import { defineTask } from '../../src/core/registry.js';
@@ -16,7 +18,7 @@ import { newSignature } from '../../src/core/signature.js';
 import { type DelayHarness, eventually, sleep, startDelayHarness } from './delay-harness.js';
 
 /** Every run: the task UUID and its arg. */
-const runs: { uuid: string; label: string }[] = [];
+const runs: { uuid: string; label: string; group?: string }[] = [];
 
 const tick = defineTask({
   name: 'tick',
@@ -27,13 +29,24 @@ const tick = defineTask({
   },
 });
 
+/** Joins its args: a chain link gets the previous link's result appended. */
+const echo = defineTask({
+  name: 'echo',
+  rest: 'string',
+  run: (ctx, ...parts) => {
+    const label = parts.join('+');
+    runs.push({ uuid: ctx.uuid, label, group: ctx.signature.GroupUUID });
+    return label;
+  },
+});
+
 const runsOf = (label: string) => runs.filter((r) => r.label === label);
 
 describe('Periodic tasks', () => {
   let h: DelayHarness;
 
   beforeAll(async () => {
-    h = await startDelayHarness({ label: 'dper', tasks: [tick] });
+    h = await startDelayHarness({ label: 'dper', tasks: [tick, echo] });
   });
   afterAll(async () => {
     await h?.stop();
@@ -114,5 +127,48 @@ describe('Periodic tasks', () => {
     // Assess
     expect(runsOf('twice').map((r) => r.uuid)).toEqual([uuid]);
     expect((await h.client.getState(uuid))?.state).toBe('SUCCESS');
+  });
+
+  it('fires a periodic chain: each link runs with the previous result appended', async () => {
+    // Prepare
+    const first = newSignature('echo', [{ Type: 'string', Value: 'chain-a' }]);
+    const second = newSignature('echo', [{ Type: 'string', Value: 'chain-b' }]);
+    await registerPeriodicChain(h.scheduler, 'rate(1 minute)', 'chain', first, second);
+
+    // Act
+    h.clock.advance(60_000);
+    await eventually(() => runsOf('chain-b+chain-a').length >= 1, 30_000, 'the chain completes');
+    await deletePeriodicTask(h.scheduler, 'chain');
+
+    // Assess
+    const [a] = runsOf('chain-a');
+    const [b] = runsOf('chain-b+chain-a');
+    expect(a?.uuid).not.toBe(first.UUID);
+    expect(b?.uuid).not.toBe(second.UUID);
+    expect(b?.uuid).not.toBe(a?.uuid);
+  });
+
+  it('fires a periodic group: every member runs, sharing a fresh group UUID per firing', async () => {
+    // Prepare
+    const members = ['group-x', 'group-y'].map((v) =>
+      newSignature('echo', [{ Type: 'string', Value: v }]),
+    );
+    const spec = await registerPeriodicGroup(h.scheduler, 'rate(1 minute)', 'group', members);
+
+    // Act
+    h.clock.advance(60_000);
+    await eventually(
+      () => runsOf('group-x').length >= 1 && runsOf('group-y').length >= 1,
+      30_000,
+      'both members run',
+    );
+    await deletePeriodicTask(h.scheduler, 'group');
+
+    // Assess
+    const [x] = runsOf('group-x');
+    const [y] = runsOf('group-y');
+    expect(x?.group).toMatch(/^group_/);
+    expect(y?.group).toBe(x?.group);
+    expect(x?.group).not.toBe(spec.members?.[0]?.GroupUUID);
   });
 });
