@@ -6,6 +6,7 @@
  * @module
  */
 import type { Broker, ResultBackend, Scheduler } from '../core/ports.js';
+import { ENV } from '../core/resources.js';
 import {
   type AwsClientOptions,
   type AwsClients,
@@ -29,7 +30,12 @@ import { SqsBroker } from './sqs-broker.js';
 export interface AdapterOptions {
   /** Settings; each one missing here is read from `env`. */
   config?: Partial<MachineryConfig>;
-  /** Environment to read `MACHINERY_*` and `AWS_REGION` from. @default process.env */
+  /**
+   * Environment to read `MACHINERY_*` and `AWS_REGION` from. When given (rather than defaulted), the
+   * clients built here also take its `AWS_ENDPOINT_URL_*` endpoints and static credentials (the SDK
+   * reads only `process.env` by itself), so `{ env: localStack.env }` reaches the local stack.
+   * @default process.env
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** AWS clients, or their configs (never both for one service). */
   aws?: AwsClientOptions;
@@ -90,6 +96,7 @@ export function createAdapters(
   if (needed.length > 0) loadMachineryConfig({}, needed);
   const aws: AwsClientOptions = {
     ...(config.region ? { region: config.region } : {}),
+    ...(options.env ? clientConfigsFromEnv(options.env, options.aws ?? {}) : {}),
     ...options.aws,
   };
   const clients = createAwsClients(aws);
@@ -114,6 +121,32 @@ export function createAdapters(
     scheduler: options.scheduler ?? schedulerFromConfig(config, clients),
     destroy: () => clients.destroy(),
   };
+}
+
+/**
+ * Client configs from an explicit `env` (not `process.env`, which the SDK reads itself): the
+ * `AWS_ENDPOINT_URL_*` endpoints and static credentials it holds, for each service whose client
+ * (or config) was not given.
+ */
+function clientConfigsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  given: AwsClientOptions,
+): AwsClientOptions {
+  const accessKeyId = env[ENV.accessKeyId];
+  const secretAccessKey = env[ENV.secretAccessKey];
+  const credentials =
+    accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {};
+  const cfg = (endpoint: string | undefined) => ({
+    ...credentials,
+    ...(endpoint ? { endpoint } : {}),
+  });
+  const out: AwsClientOptions = {};
+  if (!given.sqs && !given.sqsConfig) out.sqsConfig = cfg(env[ENV.endpointSqs]);
+  if (!given.dynamodb && !given.dynamodbConfig) out.dynamodbConfig = cfg(env[ENV.endpointDynamodb]);
+  if (!given.scheduler && !given.schedulerConfig) {
+    out.schedulerConfig = cfg(env[ENV.endpointScheduler]);
+  }
+  return out;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -1,0 +1,68 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { createAdapters } from '../../../src/aws/adapters.js';
+import { ConfigError } from '../../../src/aws/errors.js';
+import { EventBridgeScheduler } from '../../../src/aws/scheduler.js';
+
+const env = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:4566',
+  AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000',
+  AWS_ENDPOINT_URL_SCHEDULER: 'http://127.0.0.1:4577',
+  MACHINERY_TASK_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/tasks.fifo',
+  MACHINERY_TASK_STATES_TABLE: 'task_states',
+};
+
+describe('Function: createAdapters', () => {
+  it('points the clients it builds at the endpoints and credentials of an explicit env', async () => {
+    // Act
+    const a = createAdapters({ env }, ['taskQueueUrl', 'taskStatesTable']);
+
+    // Assess
+    const endpoint = await a.clients.sqs.config.endpoint?.();
+    expect(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`).toBe(
+      'http://127.0.0.1:4566',
+    );
+    expect(await a.clients.sqs.config.region()).toBe('eu-west-1');
+    expect((await a.clients.dynamodb.config.credentials()).accessKeyId).toBe('local');
+    expect(a.scheduler).toBeUndefined();
+    a.destroy();
+  });
+
+  it('keeps an injected client', () => {
+    // Prepare
+    const sqs = new SQSClient({ region: 'us-east-1' });
+
+    // Act
+    const a = createAdapters({ env, aws: { sqs } });
+
+    // Assess
+    expect(a.clients.sqs).toBe(sqs);
+  });
+
+  it('names every missing required setting', () => {
+    // Act & Assess
+    expect(() => createAdapters({ env: {} }, ['taskQueueUrl', 'dlqUrl'])).toThrow(ConfigError);
+    expect(() => createAdapters({ env: {} }, ['taskQueueUrl', 'dlqUrl'])).toThrow(
+      /MACHINERY_TASK_QUEUE_URL and MACHINERY_DLQ_URL are not set/,
+    );
+  });
+
+  it('builds the EventBridge Scheduler adapter when the schedule settings are present', () => {
+    // Act
+    const a = createAdapters({
+      env: {
+        ...env,
+        MACHINERY_SCHEDULE_GROUP: 'machinery',
+        MACHINERY_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/machinery-scheduler',
+        MACHINERY_DELAY_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/delay',
+        MACHINERY_SCHEDULER_DLQ_URL: 'http://127.0.0.1:4566/000000000000/scheduler-dlq',
+      },
+    });
+
+    // Assess
+    expect(a.scheduler).toBeInstanceOf(EventBridgeScheduler);
+  });
+});
