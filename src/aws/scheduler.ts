@@ -31,6 +31,15 @@
  * - A periodic template must fit the Scheduler's 8 KB input; a larger one is refused with
  *   {@link ScheduleInputTooLargeError} (one-time schedules go by reference instead).
  *
+ * ## IAM
+ *
+ * Producers sending ETAs more than 15 minutes away: `scheduler:CreateSchedule` on the group's
+ * schedules and `iam:PassRole` on the Scheduler role. `cancel`: `scheduler:DeleteSchedule`.
+ * Periodic tasks: `scheduler:CreateSchedule`, `UpdateSchedule`, `GetSchedule`, `ListSchedules`,
+ * `DeleteSchedule` and `iam:PassRole`. The Scheduler role itself: `sqs:SendMessage` on the delay
+ * queue and the Scheduler DLQ. Queue ARNs are read from AWS queue URLs, so no
+ * `sqs:GetQueueAttributes` is needed on AWS.
+ *
  * @module
  */
 import { createHash } from 'node:crypto';

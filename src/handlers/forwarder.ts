@@ -38,6 +38,11 @@
  * - The forwarder never sleeps: waiting is SQS's `DelaySeconds`, so a long wait costs no Lambda
  *   time. Each record costs one strongly consistent read (revocation check) besides its sends.
  *
+ * IAM of the forwarder: `sqs:SendMessage` on the task queue, the delay queue and the delay DLQ;
+ * `dynamodb:GetItem`, `PutItem` and `UpdateItem` on `task_states`; `scheduler:CreateSchedule` and
+ * `iam:PassRole` on the Scheduler role (re-scheduling a task still far from its ETA); the event
+ * source mapping's `sqs:ReceiveMessage` / `DeleteMessage` on the delay queue.
+ *
  * @module
  */
 import { createHash } from 'node:crypto';
