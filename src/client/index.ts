@@ -45,6 +45,9 @@ export {
   toScheduleExpression,
 } from './periodic.js';
 
+/** Signatures dispatched at once by `sendTasks` (bounds concurrent PENDING writes). */
+const SEND_CHUNK = 100;
+
 /**
  * Configuration of {@link createClient}. Everything is optional: settings missing here are read
  * from the environment (`MACHINERY_*`, `AWS_REGION`, `AWS_ENDPOINT_URL_*`).
@@ -95,7 +98,10 @@ export interface MachineryClient {
    * same signature again is safe: the PENDING write is conditional and FIFO deduplicates.
    */
   sendTask(signature: Signature, options?: SendOptions): Promise<AsyncResult>;
-  /** {@link MachineryClient.sendTask} for many signatures, batched (`SendMessageBatch`). */
+  /**
+   * {@link MachineryClient.sendTask} for many signatures, batched (`SendMessageBatch`), 100 at a
+   * time. On failure it rejects; signatures of earlier chunks were sent (re-sending all is safe).
+   */
   sendTasks(signatures: readonly Signature[]): Promise<AsyncResult[]>;
   /** The stored state of a task, or `undefined` when none is recorded. */
   getState(uuid: string): Promise<TaskRecord | undefined>;
@@ -154,7 +160,10 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       return handle(signature);
     },
     async sendTasks(signatures) {
-      await dispatch(signatures, deps);
+      // Chunks bound the PENDING writes in flight (one per signature) to SEND_CHUNK at a time.
+      for (let i = 0; i < signatures.length; i += SEND_CHUNK) {
+        await dispatch(signatures.slice(i, i + SEND_CHUNK), deps);
+      }
       return signatures.map(handle);
     },
     getState(uuid) {
