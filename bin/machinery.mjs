@@ -10,6 +10,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(`machinery: needs Node.js 22.12 or later, this is ${process.version}\n`);
+  process.exit(2);
+}
+
 const built = new URL('../dist/src/cli/main.js', import.meta.url);
 let entry = built;
 if (!existsSync(fileURLToPath(built))) {

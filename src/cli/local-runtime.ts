@@ -40,6 +40,9 @@ import { type Connection, connect } from './clients.js';
 import { configFromLocalValues } from './config.js';
 import { UsageError } from './errors.js';
 
+/** How long stopping waits for running tasks before stopping the emulators under them, ms. */
+const STOP_GRACE_MS = 3_000;
+
 /**
  * A registry of tasks the local worker runs.
  *
@@ -126,7 +129,10 @@ export interface LocalRuntime {
   stack: LocalStack;
   /** Clients of the stack (the SDK client, its AWS clients, the Scheduler adapter). */
   connection: Connection;
-  /** Stops the runners, then the emulators (idempotent). */
+  /**
+   * Stops the runners (running tasks get 3 s to finish: the in-memory stack keeps nothing anyway),
+   * then the emulators. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -159,7 +165,16 @@ export async function startLocalRuntime(options: {
       // waits on handles that do not hold the loop, and the process would exit (code 13) half-way.
       const keepAlive = setInterval(() => {}, 1_000);
       try {
-        await Promise.allSettled(runners.map((r) => r.stop()));
+        // Running tasks get a short grace: the stack keeps nothing after it stops (in-memory
+        // emulators), so waiting out a long task would only delay the stop.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled(runners.map((r) => r.stop())),
+          new Promise((r) => {
+            grace = setTimeout(r, STOP_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(grace);
         connection?.close();
         await stack.stop();
       } finally {

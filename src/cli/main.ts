@@ -250,6 +250,13 @@ function isEntryPoint(): boolean {
  * ```
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  // `machinery status … | head -1`: a reader that went away is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+      throw e;
+    });
+  }
   return exitAfterFlush(await runCli(argv));
 }
 

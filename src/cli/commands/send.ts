@@ -79,9 +79,8 @@ export async function send(
     const print = (state: TaskState, results: TypedValue[] | null, error: string | null) => {
       if (opts.json) {
         io.stdout(`${JSON.stringify(sendJson({ uuid: result.uuid, state, results, error }))}\n`);
-      } else if (results !== null) {
-        const text = formatPlainResults(results);
-        io.stdout(text === '' ? '' : `${text}\n`);
+      } else if (results !== null && results.length > 0) {
+        io.stdout(`${formatPlainResults(results)}\n`);
       }
     };
     try {
