@@ -10,7 +10,7 @@ import {
 import { newTaskUUID } from '../../src/core/signature.js';
 import { createWorker } from '../../src/handlers/worker.js';
 import { EventSourceRunner } from '../../src/local/runner.js';
-import { quietLogger } from './aws-helpers.js';
+import { quietLogger, receiveMessages } from './aws-helpers.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 describe('Function: createWorker (end to end on the local stack)', () => {
@@ -25,7 +25,7 @@ describe('Function: createWorker (end to end on the local stack)', () => {
       dynamodb: stack.clients.dynamodb,
       scheduler: stack.clients.scheduler,
     };
-    const handler = createWorker({ registry, env: stack.env, aws, logger: quietLogger() });
+    const handler = createWorker({ registry, env: stack.env, aws, logger: quietLogger('SILENT') });
     runner = new EventSourceRunner({
       sqs: stack.clients.sqs,
       queueUrl: stack.queueUrls.tasks,
@@ -75,6 +75,35 @@ describe('Function: createWorker (end to end on the local stack)', () => {
       attempt: 1,
       error: null,
     });
+  });
+
+  it('routes a Go body whose ETA is still ahead to the delay queue instead of running it', async () => {
+    // Prepare: Go producers put ETA'd bodies straight on the FIFO queue
+    const uuid = newTaskUUID();
+    const eta = new Date(Date.now() + 3_000).toISOString();
+    const body = JSON.stringify({ UUID: uuid, Name: 'add', ETA: eta, Args: [] });
+
+    // Act
+    await stack.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queueUrls.tasks,
+        MessageBody: body,
+        MessageGroupId: uuid,
+        MessageDeduplicationId: uuid,
+      }),
+    );
+    const [delayed] = await receiveMessages(stack.clients.sqs, stack.queueUrls.delay, {
+      count: 1,
+      timeoutMs: 20_000,
+    });
+
+    // Assess: on the delay queue with its ETA, delivered no earlier than ~the ETA, and not run
+    expect(delayed).toBeDefined();
+    const forwarded = JSON.parse(delayed?.Body ?? '{}');
+    expect(forwarded).toMatchObject({ UUID: uuid, Name: 'add' });
+    expect(Date.parse(forwarded.ETA)).toBe(Date.parse(eta));
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(eta) - 1_000);
+    expect(await client.getState(uuid)).toBeUndefined();
   });
 
   it("runs machinery's example tasks sent with the SDK client", async () => {
