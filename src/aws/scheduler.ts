@@ -683,13 +683,14 @@ export class EventBridgeScheduler implements Scheduler {
 
   /**
    * Creates `once-<uuid>` firing at `fireAt` (rounded down to the second) into the delay queue,
-   * deleted after completion. A schedule that already exists is left as it is (a re-send).
+   * deleted after completion. A schedule that already exists is left as it is (a re-send) and
+   * `false` is returned.
    */
   async scheduleOnce(
     signature: Signature,
     fireAt: number,
     options: { bodyByReference?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     const name = oneTimeScheduleName(signature.UUID);
     const input =
       options.bodyByReference === true
@@ -719,8 +720,9 @@ export class EventBridgeScheduler implements Scheduler {
     };
     try {
       await this.#client.send(new CreateScheduleCommand(request));
+      return true;
     } catch (e) {
-      if (isConflict(e)) return;
+      if (isConflict(e)) return false;
       throw this.#fail(e, name);
     }
   }

@@ -404,13 +404,15 @@ export class MemoryScheduler implements Scheduler {
     signature: Signature,
     fireAt: number,
     options: { bodyByReference?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     this.#failures.check('scheduleOnce');
+    if (this.once.has(signature.UUID)) return false;
     this.once.set(signature.UUID, {
       signature: viaWire(signature),
       fireAt,
       bodyByReference: options.bodyByReference ?? false,
     });
+    return true;
   }
 
   async cancelOnce(uuid: string): Promise<boolean> {

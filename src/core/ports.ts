@@ -242,13 +242,15 @@ export interface Scheduler {
   /**
    * Creates a one-time `at()` schedule named after the task UUID, firing at `fireAt` (epoch ms) into
    * the delay queue, deleted after completion. `bodyByReference`: the input holds only a reference
-   * (the body is in the task's PENDING item).
+   * (the body is in the task's PENDING item). Resolves `true` when it created the schedule, `false`
+   * when a schedule of that task already existed and was left as it is (a re-send; or, for the
+   * forwarder, the schedule that just fired and is not deleted yet).
    */
   scheduleOnce(
     signature: Signature,
     fireAt: number,
     options?: { bodyByReference?: boolean },
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** Deletes the one-time schedule of a task; `false` when there was none. */
   cancelOnce(uuid: string): Promise<boolean>;
   /** Creates or replaces a recurring schedule. */

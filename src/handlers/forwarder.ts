@@ -310,8 +310,13 @@ export async function forwardRecord(
       inputFits
     ) {
       const fireAt = Math.max(now, eta - DEFAULTS.schedulerLeadSeconds * 1000);
-      await options.scheduler.scheduleOnce(signature, fireAt, { bodyByReference: byReference });
-      return { kind: 'rescheduled', uuid: signature.UUID, fireAt };
+      // `false`: the task's schedule still exists (the one that just fired, not deleted yet).
+      // Creating nothing would lose the task: fall through to the delay queue instead.
+      if (
+        await options.scheduler.scheduleOnce(signature, fireAt, { bodyByReference: byReference })
+      ) {
+        return { kind: 'rescheduled', uuid: signature.UUID, fireAt };
+      }
     }
     const delaySeconds = Math.min(DEFAULTS.maxDelaySeconds, Math.ceil(remainingMs / 1000));
     await options.broker.publishDelayed([

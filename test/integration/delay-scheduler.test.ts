@@ -72,12 +72,14 @@ describe('Class: EventBridgeScheduler', () => {
   it('treats a second create of the same task as a re-send and keeps the first schedule', async () => {
     // Prepare
     const sig = newSignature('add', [], { ETA: '2031-06-01T10:00:00Z' });
-    await scheduler.scheduleOnce(sig, Date.parse('2031-06-01T09:59:00Z'));
+    const created = await scheduler.scheduleOnce(sig, Date.parse('2031-06-01T09:59:00Z'));
 
     // Act
-    await scheduler.scheduleOnce(sig, Date.parse('2031-06-01T11:59:00Z'));
+    const again = await scheduler.scheduleOnce(sig, Date.parse('2031-06-01T11:59:00Z'));
 
     // Assess
+    expect(created).toBe(true);
+    expect(again).toBe(false);
     const out = await getSchedule(oneTimeScheduleName(sig.UUID));
     expect(out.ScheduleExpression).toBe('at(2031-06-01T09:59:00)');
   });

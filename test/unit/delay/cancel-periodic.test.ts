@@ -22,7 +22,9 @@ class RecordingScheduler implements Scheduler {
   readonly periodic = new Map<string, PeriodicSpec>();
   readonly cancelled: string[] = [];
   hasOnce = true;
-  async scheduleOnce(): Promise<void> {}
+  async scheduleOnce(): Promise<boolean> {
+    return true;
+  }
   async cancelOnce(uuid: string): Promise<boolean> {
     this.cancelled.push(uuid);
     return this.hasOnce;

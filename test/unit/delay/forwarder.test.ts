@@ -106,12 +106,16 @@ class FakeBroker implements Broker {
 
 class FakeScheduler implements Scheduler {
   readonly once: { signature: Signature; fireAt: number; bodyByReference: boolean }[] = [];
+  /** UUIDs whose one-time schedule already exists: `scheduleOnce` creates nothing for them. */
+  readonly existing = new Set<string>();
   async scheduleOnce(
     signature: Signature,
     fireAt: number,
     options: { bodyByReference?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
+    if (this.existing.has(signature.UUID)) return false;
     this.once.push({ signature, fireAt, bodyByReference: options.bodyByReference === true });
+    return true;
   }
   async cancelOnce(): Promise<boolean> {
     return false;
@@ -228,6 +232,21 @@ describe('Function: forwardRecord', () => {
     expect(outcome).toEqual({ kind: 'rescheduled', uuid: sig.UUID, fireAt: eta - 60_000 });
     expect(scheduler.once[0]?.fireAt).toBe(eta - 60_000);
     expect(broker.delayed).toEqual([]);
+  });
+
+  it('re-delays instead of losing the task when its schedule still exists', async () => {
+    // Prepare: the schedule that fired has not been deleted yet, so a new one cannot be created
+    const { broker, scheduler, options } = setup();
+    const sig = sigAt(NOW + 2 * 3_600_000);
+    scheduler.existing.add(sig.UUID);
+
+    // Act
+    const outcome = await forwardRecord(record(encodeSignature(sig)), options);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'redelayed', uuid: sig.UUID, delaySeconds: 900 });
+    expect(scheduler.once).toEqual([]);
+    expect(broker.delayed[0]?.delaySeconds).toBe(900);
   });
 
   it('hops 15 minutes at a time when no scheduler is configured', async () => {

@@ -40,7 +40,7 @@ describe('Class: EventBridgeScheduler (errors at the edge)', () => {
     sqsMock.reset();
   });
 
-  it('treats ConflictException on a one-time create as success', async () => {
+  it('treats ConflictException on a one-time create as success (schedule exists: false)', async () => {
     // Prepare
     schedulerMock.on(CreateScheduleCommand).rejects(new ConflictException(meta));
 
@@ -48,7 +48,7 @@ describe('Class: EventBridgeScheduler (errors at the edge)', () => {
     const act = adapter().scheduleOnce(newSignature('add'), Date.parse('2031-01-01T00:00:00Z'));
 
     // Assess
-    await expect(act).resolves.toBeUndefined();
+    await expect(act).resolves.toBe(false);
   });
 
   it('turns Scheduler throttling into a TransientInfrastructureError', async () => {
