@@ -234,12 +234,18 @@ async function startOnce(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // While stopping, the child and the timer hold the event loop: a script that awaits stop()
+      // at its top level must not exit (code 13, unsettled await) before the JVM is gone.
+      child.ref();
       killGroup(pid, 'SIGTERM');
       const done = exited(child);
-      const timeout = new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), 5_000).unref(),
-      );
-      if ((await Promise.race([done, timeout])) === 'timeout') {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 5_000);
+      });
+      const first = await Promise.race([done, timeout]);
+      clearTimeout(timer);
+      if (first === 'timeout') {
         killGroup(pid, 'SIGKILL');
         await done;
       }
