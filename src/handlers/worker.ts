@@ -12,18 +12,24 @@
  * | `transient` | a short back-off (1, 2, 4 … 60 s by receive count), batch item failure: no retry consumed |
  * | `dead-letter` | sends the original body to the task DLQ with `machinery.reason` / `machinery.detail` / `machinery.task-uuid` / `machinery.dead-lettered-at` / `machinery.source-queue` attributes, then acknowledges; if that send fails, batch item failure (never dropped) |
  *
- * FIFO semantics come from Powertools' `SqsFifoPartialProcessorAsync` with `skipGroupOnError`: records
- * are processed in order, and after a failure the rest of that group's records in the batch fail
- * too (other groups go on). The records failed that way, and the ones left when time runs short,
- * are released at once (visibility 0) instead of waiting out the queue's visibility timeout: their
- * group stays blocked by the in-flight failed record, so order is kept.
+ * Message groups of a batch run concurrently (up to `groupConcurrency` at once): the batch is split
+ * by `MessageGroupId`, keeping the record order within each group, and each group goes through its
+ * own Powertools `SqsFifoPartialProcessorAsync` (`skipGroupOnError`, `throwOnFullBatchFailure:
+ * false`): a group's records run one after another, and after a failure the rest of that group's
+ * records in the batch fail too (other groups go on). The batch item failures are reported in the
+ * batch's record order. A record without a `MessageGroupId` is a group of its own. With
+ * `groupConcurrency: 1` the whole batch goes through one processor in record order (the behaviour
+ * before groups ran concurrently). The records failed with their group, and the ones left when
+ * time runs short, are released at once (visibility 0) instead of waiting out the queue's
+ * visibility timeout: their group stays blocked by the in-flight failed record, so order is kept.
  *
  * Time: each task gets `Delivery.remainingTimeMs()` (time until the abort) and `Delivery.signal`,
  * aborted `abortMarginMs` before the Lambda timeout. The worker claims no new record when less than
  * `safetyMarginMs` is left: those records fail (and are released) instead of being cut mid-write.
  *
- * The Powertools batch processor keeps per-batch state, so one is created per invocation: a handler
- * may be invoked concurrently (the local runner does).
+ * The Powertools batch processor keeps per-batch state, so one is created per group and invocation:
+ * groups of a batch run concurrently, and a handler may be invoked concurrently (the local runner
+ * does).
  *
  * IAM (worker role): `sqs:ReceiveMessage`, `sqs:DeleteMessage`, `sqs:GetQueueAttributes`,
  * `sqs:ChangeMessageVisibility` on the task queue; `sqs:SendMessage` on the task DLQ, the task
@@ -129,6 +135,12 @@ export interface WorkerOptions extends AdapterOptions {
    * delay comes within this margin of SQS's 12 h cap, seconds. @default 300
    */
   visibilityCapMarginSeconds?: number;
+  /**
+   * How many message groups of one batch run at once (records of one group always run one after
+   * another, in order). `1` runs the whole batch one record at a time in record order. An integer
+   * >= 1. @default 10 (a batch has at most 10 records, so every group of it at once)
+   */
+  groupConcurrency?: number;
 }
 
 /** Field values Powertools would not serialise well: errors and bigints. */
@@ -212,6 +224,55 @@ function errorText(e: unknown): string {
 }
 
 /**
+ * Splits a batch into its message groups, each keeping the batch's record order; groups come in
+ * the order of their first record. A record without a `MessageGroupId` is a group of its own.
+ */
+function splitByGroup(records: readonly SQSRecord[]): SQSRecord[][] {
+  const groups: SQSRecord[][] = [];
+  const byId = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const id = record.attributes?.MessageGroupId;
+    if (id === undefined || id === '') {
+      groups.push([record]);
+      continue;
+    }
+    let group = byId.get(id);
+    if (group === undefined) {
+      group = [];
+      byId.set(id, group);
+      groups.push(group);
+    }
+    group.push(record);
+  }
+  return groups;
+}
+
+/**
+ * Runs `fn` on every item with at most `limit` at once. Waits for all of them, then throws the
+ * first error if any did (no task is left running behind the caller's back).
+ */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (errors.length > 0) throw errors[0];
+}
+
+/**
  * Creates the worker's Lambda handler. Nothing is read or connected until the first invocation,
  * so the handler can be created at module level (the Lambda pattern):
  *
@@ -245,6 +306,12 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
   const transientBackoff =
     options.transientBackoffSeconds ?? ((n: number) => Math.min(60, 2 ** Math.max(0, n - 1)));
   const capMargin = options.visibilityCapMarginSeconds ?? 300;
+  const groupConcurrency = options.groupConcurrency ?? 10;
+  if (!Number.isInteger(groupConcurrency) || groupConcurrency < 1) {
+    throw new ConfigError(
+      `groupConcurrency must be an integer >= 1 (got ${String(options.groupConcurrency)})`,
+    );
+  }
   let runtime: WorkerRuntime | undefined;
 
   const init = (): WorkerRuntime => {
@@ -481,24 +548,32 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       }
     };
 
-    let response: SQSBatchResponse;
+    // One Powertools FIFO processor per group (it keeps per-batch state), groups concurrently.
+    // With a limit of 1, the whole batch goes through one processor in record order.
+    const lanes = groupConcurrency === 1 ? [event.Records] : splitByGroup(event.Records);
+    const failedIds = new Set<string>();
     try {
-      const batch = new SqsFifoPartialProcessorAsync();
-      response = await processPartialResponse(event, recordHandler, batch, {
-        context,
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
+      await forEachConcurrently(lanes, groupConcurrency, async (records) => {
+        const lane = await processPartialResponse(
+          { Records: records },
+          recordHandler,
+          new SqsFifoPartialProcessorAsync(),
+          { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+        );
+        for (const f of lane.batchItemFailures) failedIds.add(f.itemIdentifier);
       });
     } finally {
       clearTimeout(timer);
     }
+    // In the batch's record order, whatever order the groups finished in.
+    const failed = event.Records.filter((r) => failedIds.has(r.messageId));
+    const response: SQSBatchResponse = {
+      batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })),
+    };
     // Failed records whose visibility nobody set (skipped with their group, out of time, or an
     // unexpected error) go back now rather than after the queue's visibility timeout. Their
     // group is still held by its in-flight failed record, so FIFO order is kept.
-    const failedIds = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-    const toRelease = event.Records.filter(
-      (r) => failedIds.has(r.messageId) && !visibilityHandled.has(r.messageId),
-    );
+    const toRelease = failed.filter((r) => !visibilityHandled.has(r.messageId));
     if (toRelease.length > 0) {
       const stuck = await rt.consumer.release(toRelease);
       if (stuck.length > 0) log.warn('could not release records', { messageIds: stuck });

@@ -130,8 +130,13 @@ describe('Function: createWorker (FIFO partial batch failures)', () => {
     // Act
     const res1 = await handler(first, context());
 
-    // Assess: group A stops at its failed record; B and C go on
-    expect(runs).toEqual(['a1', 'b1', 'a2#1', 'c1', 'b2']);
+    // Assess: group A stops at its failed record; B and C go on (groups run concurrently, so
+    // only the order within a group is fixed)
+    const ofGroup = (g: string) => runs.filter((r) => r.startsWith(g));
+    expect(ofGroup('a')).toEqual(['a1', 'a2#1']);
+    expect(ofGroup('b')).toEqual(['b1', 'b2']);
+    expect(ofGroup('c')).toEqual(['c1']);
+    expect(runs).toHaveLength(5);
     expect(res1.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m-a2', 'm-a3']);
     const states = async (...s: Signature[]) =>
       Promise.all(s.map(async (x) => (await backend.get(x.UUID, { now: Date.now() }))?.state));

@@ -12,6 +12,7 @@ import {
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/aws/errors.js';
 import type { Delivery, ProcessOutcome, ResultBackend } from '../../../src/core/ports.js';
 import { DEFAULTS } from '../../../src/core/resources.js';
 import { encodeSignature, newSignature } from '../../../src/core/signature.js';
@@ -87,6 +88,35 @@ function stubProcessor(outcomes: Record<string, ProcessOutcome>) {
   };
 }
 
+/**
+ * A meeting point of `n` parties: `arrive()` resolves with true once all `n` have arrived. It
+ * gives up after `guardMs` with false, so work that does not overlap fails the test instead of
+ * hanging it (a deadlock guard, not a timing assertion).
+ */
+function barrier(n: number, guardMs = 2_000) {
+  let arrived = 0;
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    async arrive(): Promise<boolean> {
+      arrived += 1;
+      if (arrived >= n) open();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const guard = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), guardMs);
+      });
+      const met = await Promise.race([opened.then(() => true), guard]);
+      clearTimeout(timer);
+      return met;
+    },
+  };
+}
+
+/** Lets other promises and I/O callbacks run. */
+const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const silentLogger = {
   createChild() {
     return this;
@@ -151,14 +181,11 @@ describe('Function: createWorker', () => {
     // Act
     const res = await worker(p)(event, context());
 
-    // Assess
-    expect(p.calls.map((c) => c.messageId)).toEqual(['a1', 'b1', 'a2', 'c1']);
-    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([
-      'a2',
-      'a3',
-      'b1',
-      'b2',
-    ]);
+    // Assess: groups run concurrently, so only the order within a group is fixed
+    const called = p.calls.map((c) => c.messageId);
+    expect(called.filter((id) => id.startsWith('a'))).toEqual(['a1', 'a2']);
+    expect(called.filter((id) => !id.startsWith('a')).sort()).toEqual(['b1', 'c1']);
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['b1', 'a2', 'b2', 'a3']);
     const single = sqsMock
       .commandCalls(ChangeMessageVisibilityCommand)
       .map((c) => c.args[0].input as ChangeMessageVisibilityCommandInput);
@@ -396,5 +423,132 @@ describe('Function: createWorker', () => {
     const v = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0]
       .input as ChangeMessageVisibilityCommandInput;
     expect(v.VisibilityTimeout).toBe(8);
+  });
+
+  it('runs the message groups of a batch concurrently', async () => {
+    // Prepare: each task waits until the other has started
+    const event: SQSEvent = { Records: [record('a1', 'A'), record('b1', 'B')] };
+    const meet = barrier(2);
+    const met: Record<string, boolean> = {};
+    const p = {
+      processBody: async (_b: string, d: Delivery): Promise<ProcessOutcome> => {
+        met[d.messageId] = await meet.arrive();
+        return { kind: 'done', uuid: `task_${d.messageId}`, state: 'SUCCESS' };
+      },
+    };
+
+    // Act
+    const res = await worker(p as ReturnType<typeof stubProcessor>)(event, context());
+
+    // Assess
+    expect(met).toEqual({ a1: true, b1: true });
+    expect(res.batchItemFailures).toEqual([]);
+  });
+
+  it('keeps the order and the skip after a failure within a group while other groups run concurrently', async () => {
+    // Prepare
+    const event: SQSEvent = {
+      Records: [
+        record('a1', 'A'),
+        record('b1', 'B'),
+        record('a2', 'A'),
+        record('b2', 'B'),
+        record('a3', 'A'),
+        record('b3', 'B'),
+      ],
+    };
+    const meet = barrier(2);
+    const met: Record<string, boolean> = {};
+    const events: string[] = [];
+    const p = {
+      processBody: async (_b: string, d: Delivery): Promise<ProcessOutcome> => {
+        const id = d.messageId;
+        events.push(`start ${id}`);
+        if (id === 'a1' || id === 'b1') met[id] = await meet.arrive();
+        else await yieldToOthers();
+        events.push(`end ${id}`);
+        if (id === 'a2') {
+          return { kind: 'retry', uuid: 'task_a2', delayMs: 3_000, attempt: 1, error: 'boom' };
+        }
+        return { kind: 'done', uuid: `task_${id}`, state: 'SUCCESS' };
+      },
+    };
+
+    // Act
+    const res = await worker(p as ReturnType<typeof stubProcessor>)(event, context());
+
+    // Assess: the groups overlapped, yet each ran in order and A stopped at its failure
+    expect(met).toEqual({ a1: true, b1: true });
+    expect(events.filter((e) => e.endsWith('a1') || e.endsWith('a2') || e.endsWith('a3'))).toEqual([
+      'start a1',
+      'end a1',
+      'start a2',
+      'end a2',
+    ]);
+    expect(events.filter((e) => / b\d$/.test(e))).toEqual([
+      'start b1',
+      'end b1',
+      'start b2',
+      'end b2',
+      'start b3',
+      'end b3',
+    ]);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'a2' }, { itemIdentifier: 'a3' }]);
+    const single = sqsMock
+      .commandCalls(ChangeMessageVisibilityCommand)
+      .map((c) => c.args[0].input as ChangeMessageVisibilityCommandInput);
+    expect(single).toEqual([{ QueueUrl: TASKS, ReceiptHandle: 'rh-a2', VisibilityTimeout: 3 }]);
+    const released = sqsMock
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .flatMap((c) => (c.args[0].input as ChangeMessageVisibilityBatchCommandInput).Entries ?? []);
+    expect(released.map((e) => [e.ReceiptHandle, e.VisibilityTimeout])).toEqual([['rh-a3', 0]]);
+  });
+
+  it('runs one record at a time in record order with groupConcurrency: 1', async () => {
+    // Prepare
+    const event: SQSEvent = {
+      Records: [record('a1', 'A'), record('b1', 'B'), record('a2', 'A'), record('b2', 'B')],
+    };
+    const calls: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const p = {
+      processBody: async (_b: string, d: Delivery): Promise<ProcessOutcome> => {
+        calls.push(d.messageId);
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await yieldToOthers();
+        await yieldToOthers();
+        inFlight -= 1;
+        if (d.messageId === 'b1') {
+          return { kind: 'retry', uuid: 'task_b1', delayMs: 1_000, attempt: 1, error: 'boom' };
+        }
+        return { kind: 'done', uuid: `task_${d.messageId}`, state: 'SUCCESS' };
+      },
+    };
+
+    // Act
+    const res = await worker(p as ReturnType<typeof stubProcessor>, { groupConcurrency: 1 })(
+      event,
+      context(),
+    );
+
+    // Assess
+    expect(maxInFlight).toBe(1);
+    expect(calls).toEqual(['a1', 'b1', 'a2']);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'b1' }, { itemIdentifier: 'b2' }]);
+  });
+
+  it('refuses a groupConcurrency that is not an integer >= 1', () => {
+    // Prepare
+    const p = stubProcessor({});
+
+    // Act
+    const make = (groupConcurrency: number) => () => worker(p, { groupConcurrency });
+
+    // Assess
+    expect(make(0)).toThrow(ConfigError);
+    expect(make(1.5)).toThrow(/groupConcurrency must be an integer >= 1/);
+    expect(make(Number.NaN)).toThrow(ConfigError);
   });
 });
