@@ -6,7 +6,7 @@ import {
   materializePeriodicFiring,
   SCHEDULED_TIME_PLACEHOLDER,
 } from '../../../src/aws/scheduler.js';
-import { AdjustableClock } from '../../../src/core/clock.js';
+import type { Clock } from '../../../src/core/clock.js';
 import { TransientInfrastructureError } from '../../../src/core/errors.js';
 import type {
   Broker,
@@ -150,8 +150,13 @@ function record(body: string, messageId = 'm1'): SQSRecord {
   };
 }
 
+/** A clock that stands still: decisions at the edge (due in 1 ms) must not depend on wall time. */
+function frozenClock(at: number): Clock {
+  return { now: () => at, sleep: async () => {} };
+}
+
 function setup(withScheduler = true) {
-  const clock = new AdjustableClock(NOW - Date.now());
+  const clock = frozenClock(NOW);
   const backend = new FakeBackend();
   const broker = new FakeBroker();
   const scheduler = new FakeScheduler();
@@ -306,7 +311,7 @@ describe('Function: forwardRecord', () => {
 
     // Act
     const early = await forwardRecord(record(ref), options);
-    options.clock = new AdjustableClock(NOW + 31_000 - Date.now());
+    options.clock = frozenClock(NOW + 31_000);
     const due = await forwardRecord(record(ref), options);
 
     // Assess
