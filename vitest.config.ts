@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure logic, no network) and `integration` (real emulators over HTTP,
- * started once per run by `test/integration/global-setup.ts`). Coverage of `src/core` is enforced.
+ * Three projects: `unit` (pure logic, no network), `cdk` (template assertions and cdk-nag on the
+ * synthesized stack, offline) and `integration` (real emulators over HTTP, started once per run by
+ * `test/integration/global-setup.ts`). Coverage of `src/core` is enforced.
  */
 export default defineConfig({
   test: {
@@ -18,6 +19,15 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'cdk',
+          include: ['test/cdk/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
       {
