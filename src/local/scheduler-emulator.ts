@@ -747,20 +747,10 @@ export async function startSchedulerEmulator(
       Name: name,
       GroupName: f.groupName,
       Arn: scheduleArn(f.groupName, name),
-      ScheduleExpression: f.expressionText,
-      ScheduleExpressionTimezone: f.timezone,
-      StartDate: f.startDate,
-      EndDate: f.endDate,
-      Description: f.description,
-      State: f.state,
-      KmsKeyArn: f.kmsKeyArn,
-      Target: f.target,
-      FlexibleTimeWindow: f.flexibleTimeWindow,
-      ActionAfterCompletion: f.actionAfterCompletion,
+      ...settableFields(f),
       CreationDate: now,
       LastModificationDate: now,
       clientToken: f.clientToken,
-      expression: f.expression,
       timer: undefined,
     };
     schedules.set(key(f.groupName, name), schedule);
@@ -768,10 +758,9 @@ export async function startSchedulerEmulator(
     return { ScheduleArn: schedule.Arn };
   }
 
-  function updateSchedule(name: string, body: Record<string, unknown>) {
-    const f = scheduleFields(name, body);
-    const schedule = getSchedule(f.groupName, name);
-    Object.assign(schedule, {
+  /** The fields CreateSchedule sets and UpdateSchedule replaces. */
+  function settableFields(f: ReturnType<typeof scheduleFields>) {
+    return {
       ScheduleExpression: f.expressionText,
       ScheduleExpressionTimezone: f.timezone,
       StartDate: f.startDate,
@@ -782,8 +771,16 @@ export async function startSchedulerEmulator(
       Target: f.target,
       FlexibleTimeWindow: f.flexibleTimeWindow,
       ActionAfterCompletion: f.actionAfterCompletion,
-      LastModificationDate: clock.now(),
       expression: f.expression,
+    };
+  }
+
+  function updateSchedule(name: string, body: Record<string, unknown>) {
+    const f = scheduleFields(name, body);
+    const schedule = getSchedule(f.groupName, name);
+    Object.assign(schedule, {
+      ...settableFields(f),
+      LastModificationDate: clock.now(),
     });
     startTimer(schedule);
     return { ScheduleArn: schedule.Arn };
