@@ -52,6 +52,52 @@ export function countRequests(client: WithMiddleware): Map<string, number> {
   return counts;
 }
 
+/** One command a client sent: its name and its input, as the code under test passed it. */
+export interface RecordedCommand {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Records every command a client sends (name and input), in order, without changing it: the
+ * request still goes to the emulator. Added at the `initialize` step, i.e. once per `send`, SDK
+ * retries not repeated (use {@link countRequests} for HTTP requests). Read the inputs of one
+ * command with {@link inputsOf}.
+ *
+ * @example
+ * ```ts
+ * const sent = recordCommands(sqs);
+ * await broker.publish(items);
+ * inputsOf<SendMessageBatchCommandInput>(sent, 'SendMessageBatchCommand');
+ * ```
+ */
+export function recordCommands(client: WithMiddleware): RecordedCommand[] {
+  const recorded: RecordedCommand[] = [];
+  const middleware: Middleware = (next, context) => async (args) => {
+    const input = (args as { input?: Record<string, unknown> }).input ?? {};
+    recorded.push({ name: context.commandName ?? 'unknown', input: structuredClone(input) });
+    return next(args);
+  };
+  client.middlewareStack.add(middleware, {
+    step: 'initialize',
+    priority: 'high',
+    name: `recordCommands-${Math.random()}`,
+  });
+  return recorded;
+}
+
+/**
+ * The inputs of the recorded commands named `name` (`'SendMessageBatchCommand'`…), in order.
+ *
+ * @example
+ * ```ts
+ * const batches = inputsOf<SendMessageBatchCommandInput>(sent, 'SendMessageBatchCommand');
+ * ```
+ */
+export function inputsOf<T>(recorded: readonly RecordedCommand[], name: string): T[] {
+  return recorded.filter((c) => c.name === name).map((c) => c.input as T);
+}
+
 /** The DynamoDB commands that write. */
 export const DYNAMODB_WRITES = [
   'PutItemCommand',
@@ -209,4 +255,34 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
     Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
     Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
   );
+}
+
+/**
+ * A queue's message counts by kind: visible, in flight (received, not deleted) and delayed.
+ *
+ * @example
+ * ```ts
+ * expect(await queueCounts(sqs, delayUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 1 });
+ * ```
+ */
+export async function queueCounts(
+  sqs: SQSClient,
+  queueUrl: string,
+): Promise<{ visible: number; inFlight: number; delayed: number }> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return {
+    visible: Number(a.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
 }
