@@ -1,28 +1,39 @@
 /**
  * The EventBridge Scheduler adapter against the local Scheduler emulator (through the real SDK):
- * what it creates is read back with GetSchedule; firing is driven by an AdjustableClock.
+ * what it creates is read back with GetSchedule; firing is driven by an AdjustableClock; what it
+ * asks the Scheduler is observed by SDK middleware. The emulator answers `ConflictException` and
+ * `ResourceNotFoundException` as AWS does; only throttling, which it never answers, is injected
+ * with a mock (test/unit/delay/scheduler-adapter.test.ts).
  */
 import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventBridgeScheduler,
+  InvalidScheduleExpressionError,
+  InvalidScheduleNameError,
   oneTimeScheduleName,
   PERIODIC_PREFIX,
   parseDelayBody,
+  queueArnFromUrl,
   ScheduleInputTooLargeError,
 } from '../../src/aws/scheduler.js';
 import { AdjustableClock } from '../../src/core/clock.js';
-import { decodeSignature, newSignature } from '../../src/core/signature.js';
+import { InfrastructureError } from '../../src/core/errors.js';
+import { decodeSignature, newSignature, newTaskUUID } from '../../src/core/signature.js';
+import { countRequests, recordCommands } from './aws-helpers.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 describe('Class: EventBridgeScheduler', () => {
   const clock = new AdjustableClock();
   let stack: TestStack;
   let scheduler: EventBridgeScheduler;
+  /** Every command sent through `stack.clients.scheduler`, in order. */
+  let sent: ReturnType<typeof recordCommands>;
 
   beforeAll(async () => {
     stack = await getTestStack({ label: 'dsch', clock });
+    sent = recordCommands(stack.clients.scheduler);
     scheduler = new EventBridgeScheduler({
       client: stack.clients.scheduler,
       groupName: stack.names.scheduleGroup,
@@ -194,5 +205,126 @@ describe('Class: EventBridgeScheduler', () => {
       // <aws.scheduler.scheduled-time> has second precision
       scheduledTime: new Date(Math.floor(delivery.scheduledTime / 1000) * 1000).toISOString(),
     });
+  });
+
+  it('reports a missing schedule group as an InfrastructureError naming the resource', async () => {
+    // Prepare
+    const missingGroup = new EventBridgeScheduler({
+      client: stack.clients.scheduler,
+      groupName: `${stack.names.scheduleGroup}-missing`,
+      roleArn: stack.schedulerRoleArn,
+      delayQueueArn: stack.queueArns.delay,
+      deadLetterArn: stack.queueArns.schedulerDlq,
+    });
+
+    // Act
+    const act = missingGroup.putPeriodic({
+      name: 'nightly',
+      expression: 'rate(1 day)',
+      signature: newSignature('report'),
+    });
+
+    // Assess
+    await expect(act).rejects.toBeInstanceOf(InfrastructureError);
+    await expect(act).rejects.toMatchObject({ code: 'MISSING_RESOURCE' });
+  });
+
+  it('replaces an existing periodic schedule with UpdateSchedule', async () => {
+    // Prepare: a Scheduler DLQ ARN resolved on use, as schedulerFromConfig gives it
+    const lazy = new EventBridgeScheduler({
+      client: stack.clients.scheduler,
+      groupName: stack.names.scheduleGroup,
+      roleArn: stack.schedulerRoleArn,
+      delayQueueArn: stack.queueArns.delay,
+      deadLetterArn: async () => stack.queueArns.schedulerDlq,
+    });
+    const sig = newSignature('report');
+    await lazy.putPeriodic({ name: 'nightly', expression: 'rate(1 hour)', signature: sig });
+    const before = sent.length;
+
+    // Act
+    await lazy.putPeriodic({ name: 'nightly', expression: 'rate(1 day)', signature: sig });
+
+    // Assess: the create met the existing schedule, and an update replaced it
+    expect(sent.slice(before).map((c) => c.name)).toEqual([
+      'CreateScheduleCommand',
+      'UpdateScheduleCommand',
+    ]);
+    const out = await getSchedule(`${PERIODIC_PREFIX}nightly`);
+    expect(out).toMatchObject({
+      Name: 'periodic-nightly',
+      GroupName: stack.names.scheduleGroup,
+      ScheduleExpression: 'rate(1 day)',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: { DeadLetterConfig: { Arn: stack.queueArns.schedulerDlq } },
+    });
+    await lazy.deletePeriodic('nightly');
+  });
+
+  it('answers false when deleting a schedule that does not exist', async () => {
+    // Act
+    const once = await scheduler.cancelOnce(newTaskUUID());
+    const periodic = await scheduler.deletePeriodic('never-created');
+
+    // Assess
+    expect(once).toBe(false);
+    expect(periodic).toBe(false);
+  });
+
+  it('refuses a bad periodic name or expression before calling AWS', async () => {
+    // Prepare
+    const before = sent.length;
+
+    // Act
+    const badName = scheduler.putPeriodic({
+      name: 'bad name',
+      expression: 'rate(1 day)',
+      signature: newSignature('report'),
+    });
+    const badExpression = scheduler.putPeriodic({
+      name: 'ok',
+      expression: 'every day',
+      signature: newSignature('report'),
+    });
+
+    // Assess
+    await expect(badName).rejects.toBeInstanceOf(InvalidScheduleNameError);
+    await expect(badExpression).rejects.toBeInstanceOf(InvalidScheduleExpressionError);
+    expect(sent.slice(before)).toEqual([]);
+  });
+});
+
+describe('Function: queueArnFromUrl', () => {
+  let stack: TestStack;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    stack = await getTestStack({ label: 'qarn' });
+    sqs = new SQSClient({
+      region: stack.region,
+      credentials: stack.credentials,
+      endpoint: stack.endpoints.sqs,
+    });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    await stack?.stop();
+  });
+
+  it('reads an AWS URL without calling SQS, and looks an emulator URL up', async () => {
+    // Prepare
+    const requests = countRequests(sqs);
+
+    // Act
+    const aws = await queueArnFromUrl(
+      sqs,
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/delay',
+    )();
+    const local = await queueArnFromUrl(sqs, stack.queueUrls.delay)();
+
+    // Assess
+    expect(aws).toBe('arn:aws:sqs:eu-west-1:123456789012:delay');
+    expect(local).toBe(stack.queueArns.delay);
+    expect([...requests]).toEqual([['GetQueueAttributesCommand', 1]]);
   });
 });
