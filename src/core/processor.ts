@@ -210,6 +210,15 @@ class PortFailure extends Error {
   }
 }
 
+/** W3C trace context headers, carried from a task to callbacks that have no trace context of their own. */
+const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;
+
+function traceHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of TRACE_HEADERS) if (headers[name] !== undefined) out[name] = headers[name];
+  return out;
+}
+
 /** The message of a thrown value, as stored in task state and given to OnError callbacks. */
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message === '' ? error.name : error.message;
@@ -328,6 +337,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
       ...cb,
       UUID: cb.UUID === '' ? deriveTaskUUID(parent.UUID, path) : cb.UUID,
       Args: args,
+      Headers:
+        cb.Headers.traceparent === undefined
+          ? { ...traceHeaders(parent.Headers), ...cb.Headers }
+          : cb.Headers,
     };
   }
 

@@ -248,6 +248,29 @@ describe('Function: createProcessor', () => {
       expect((await backend.get(withUuid.UUID, now()))?.state).toBe('PENDING');
     });
 
+    it('carries the trace context to callbacks unless the callback has its own', async () => {
+      // Prepare
+      const { processor, broker } = setup();
+      const parentTrace = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const ownTrace = '00-11111111111111111111111111111111-2222222222222222-01';
+      const plain = sig('nothing');
+      const own = sig('nothing', [], { Headers: { traceparent: ownTrace, x: 1 } });
+      const s = sig('nothing', [], {
+        Headers: { traceparent: parentTrace, tracestate: 'k=v', other: 'not carried' },
+        OnSuccess: [plain, own],
+      });
+
+      // Act
+      await processor.process(s, delivery());
+
+      // Assess
+      const sent = broker.published.map((p) => p.signature.Headers);
+      expect(sent).toStrictEqual([
+        { traceparent: parentTrace, tracestate: 'k=v' },
+        { traceparent: ownTrace, x: 1 },
+      ]);
+    });
+
     it('does not append results to callbacks of an Immutable task', async () => {
       // Prepare
       const { processor, broker } = setup();
