@@ -13,7 +13,8 @@ import { getTestStack, type TestStack } from './support/stack.js';
  * FIFO partial-batch behaviour with several records of one message group in one batch. fauxqs (like
  * SQS with the local runner) never hands out two in-flight messages of one group, so these batches
  * are synthetic `SQSEvent`s; the worker, the processor and DynamoDB are real, and the visibility
- * calls go to fauxqs (which accepts the synthetic receipt handles).
+ * calls go to fauxqs, which answers `MessageNotInflight` for the synthetic receipt handles (the worker
+ * logs it as a warning; the batch response is what these tests assert).
  */
 describe('Function: createWorker (FIFO partial batch failures)', () => {
   let stack: TestStack;
