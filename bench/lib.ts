@@ -594,15 +594,6 @@ export async function startSystem(options: SystemOptions): Promise<BenchSystem> 
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Runs `main` with a started system and always stops it (also on SIGINT / SIGTERM), so no
  * emulator process outlives the benchmark.
@@ -627,18 +618,6 @@ export async function withSystem<T>(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    // DynamoDB Local's child process is unref'd, so waiting for its exit does not keep the event
-    // loop alive by itself: without this timer Node would end here, before stop() resolves and
-    // before anything after it runs (such as writing the results).
-    const keepAlive = setInterval(() => {}, 1000);
-    try {
-      await sys.stop();
-    } finally {
-      clearInterval(keepAlive);
-    }
-    const jvm = sys.stack.dynamodb?.pid;
-    if (jvm !== undefined && isAlive(jvm)) {
-      console.error(`warning: DynamoDB Local (pid ${jvm}) is still running after stop()`);
-    }
+    await sys.stop();
   }
 }
