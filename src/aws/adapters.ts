@@ -33,7 +33,8 @@ export interface AdapterOptions {
   /**
    * Environment to read `MACHINERY_*` and `AWS_REGION` from. When given (rather than defaulted), the
    * clients built here also take its `AWS_ENDPOINT_URL_*` endpoints and static credentials (the SDK
-   * reads only `process.env` by itself), so `{ env: localStack.env }` reaches the local stack.
+   * reads only `process.env` by itself; `AWS_SESSION_TOKEN` goes with the keys), so
+   * `{ env: localStack.env }` reaches the local stack.
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>;
@@ -123,6 +124,9 @@ export function createAdapters(
   };
 }
 
+/** The session token of temporary credentials (not in `ENV`: the local stack never sets it). */
+const SESSION_TOKEN_ENV = 'AWS_SESSION_TOKEN';
+
 /**
  * Client configs from an explicit `env` (not `process.env`, which the SDK reads itself): the
  * `AWS_ENDPOINT_URL_*` endpoints and static credentials it holds, for each service whose client
@@ -134,8 +138,19 @@ function clientConfigsFromEnv(
 ): AwsClientOptions {
   const accessKeyId = env[ENV.accessKeyId];
   const secretAccessKey = env[ENV.secretAccessKey];
+  // Temporary credentials (Lambda's execution role, SSO, assumed roles) are only valid with their
+  // session token: without it every request is refused as an invalid security token.
+  const sessionToken = env[SESSION_TOKEN_ENV];
   const credentials =
-    accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {};
+    accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(sessionToken ? { sessionToken } : {}),
+          },
+        }
+      : {};
   const cfg = (endpoint: string | undefined) => ({
     ...credentials,
     ...(endpoint ? { endpoint } : {}),

@@ -31,6 +31,29 @@ describe('Function: createAdapters', () => {
     a.destroy();
   });
 
+  it('keeps the session token of temporary credentials in an explicit env (Lambda: process.env)', async () => {
+    // Prepare
+    const lambdaEnv = {
+      ...env,
+      AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_SESSION_TOKEN: 'session-token',
+    };
+
+    // Act
+    const a = createAdapters({ env: lambdaEnv }, ['taskQueueUrl', 'taskStatesTable']);
+
+    // Assess
+    for (const client of [a.clients.sqs, a.clients.dynamodb, a.clients.scheduler]) {
+      expect(await client.config.credentials()).toMatchObject({
+        accessKeyId: 'ASIAEXAMPLE',
+        secretAccessKey: 'secret',
+        sessionToken: 'session-token',
+      });
+    }
+    a.destroy();
+  });
+
   it('keeps an injected client', () => {
     // Prepare
     const sqs = new SQSClient({ region: 'us-east-1' });
