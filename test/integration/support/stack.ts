@@ -14,17 +14,11 @@ import type { Clock } from '../../../src/core/clock.js';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
-  type ProvisionedStack,
   type ProvisionOptions,
-  provisionStack,
   type StackEndpoints,
   uniquePrefix,
 } from '../../../src/local/provision.js';
-import {
-  type SchedulerEmulator,
-  type SchedulerEmulatorOptions,
-  startSchedulerEmulator,
-} from '../../../src/local/scheduler-emulator.js';
+import { type LocalStack, startLocalStack } from '../../../src/local/stack.js';
 
 /**
  * SDK clients pointed at a stack's emulators (explicit endpoints, dummy credentials).
@@ -49,10 +43,8 @@ export interface TestClients {
  * afterAll(() => stack.stop());
  * ```
  */
-export interface TestStack extends ProvisionedStack {
+export interface TestStack extends LocalStack {
   clients: TestClients;
-  /** The private Scheduler emulator, when `clock` was given. */
-  scheduler: SchedulerEmulator | undefined;
   /** Destroys the clients and stops the private Scheduler emulator (the shared emulators stay). */
   stop(): Promise<void>;
 }
@@ -75,8 +67,6 @@ export interface TestStackOptions {
    * shared one (system clock).
    */
   clock?: Clock;
-  /** More options for the private Scheduler emulator. */
-  schedulerOptions?: Omit<SchedulerEmulatorOptions, 'sqsEndpoint' | 'clock'>;
 }
 
 /**
@@ -122,34 +112,21 @@ export function makeClients(endpoints: StackEndpoints): TestClients {
  * ```
  */
 export async function getTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  const shared = sharedEndpoints();
-  let scheduler: SchedulerEmulator | undefined;
-  if (options.clock) {
-    scheduler = await startSchedulerEmulator({
-      ...options.schedulerOptions,
-      sqsEndpoint: shared.sqs,
-      clock: options.clock,
-    });
-  }
-  const endpoints: StackEndpoints = scheduler
-    ? { ...shared, scheduler: scheduler.endpoint }
-    : shared;
-  try {
-    const provisioned = await provisionStack(endpoints, uniquePrefix(options.label ?? 't'), {
-      ...(options.queueOverrides ? { queueOverrides: options.queueOverrides } : {}),
-    });
-    const clients = makeClients(endpoints);
-    return {
-      ...provisioned,
-      clients,
-      scheduler,
-      stop: async () => {
-        for (const client of Object.values(clients)) client.destroy();
-        await scheduler?.stop();
-      },
-    };
-  } catch (e) {
-    await scheduler?.stop();
-    throw e;
-  }
+  const { sqs, dynamodb, scheduler } = sharedEndpoints();
+  // startLocalStack starts only what `endpoints` lacks: the Scheduler emulator when `clock` is given.
+  const stack = await startLocalStack({
+    endpoints: options.clock ? { sqs, dynamodb } : { sqs, dynamodb, scheduler },
+    prefix: uniquePrefix(options.label ?? 't'),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.queueOverrides ? { queueOverrides: options.queueOverrides } : {}),
+  });
+  const clients = makeClients(stack.endpoints);
+  return {
+    ...stack,
+    clients,
+    stop: async () => {
+      for (const client of Object.values(clients)) client.destroy();
+      await stack.stop();
+    },
+  };
 }
