@@ -167,3 +167,69 @@ export async function dispatch(
   }
   return routes;
 }
+
+/**
+ * Where {@link resend} sent a signature.
+ *
+ * @example
+ * ```ts
+ * const r: ResendRoute = { route: 'delay-queue', delaySeconds: 900 };
+ * ```
+ */
+export type ResendRoute =
+  | { route: 'queue' }
+  | { route: 'delay-queue'; delaySeconds: number }
+  | { route: 'schedule'; fireAt: number };
+
+/**
+ * Sends one signature of a task already recorded on to its ETA, writing no state: the worker's
+ * re-sends (not due on receipt, a retry past the visibility cap) and the forwarder's hops.
+ *
+ * - due (no ETA, or not in the future): the FIFO task queue with `deduplicationId`;
+ * - more than 15 min away, with a scheduler, and an input that fits (or `reference` given): a
+ *   one-time schedule firing 1 min early (`bodyByReference` when `reference` is given);
+ * - otherwise the delay queue for `min(15 min, remaining)` (the forwarder re-delays until due),
+ *   with `reference` as the message body when given. This is also the path when the task's
+ *   one-time schedule still exists (the one that just fired, not deleted yet: `scheduleOnce`
+ *   creates nothing), so the signature is never dropped.
+ *
+ * @example
+ * ```ts
+ * await resend(sig, { broker, scheduler, clock }, { deduplicationId: `${sig.UUID}.${messageId}` });
+ * ```
+ */
+export async function resend(
+  signature: Signature,
+  deps: Pick<DispatchDeps, 'broker' | 'scheduler' | 'clock'>,
+  options: {
+    /** FIFO deduplication id when it goes to the task queue. */
+    deduplicationId: string;
+    /** The body to send instead of the signature: a reference to the body kept in the task's item. */
+    reference?: string;
+  },
+): Promise<ResendRoute> {
+  const eta = etaMillis(signature.ETA);
+  const now = deps.clock.now();
+  if (eta === null || eta <= now) {
+    await deps.broker.publish([{ signature, deduplicationId: options.deduplicationId }]);
+    return { route: 'queue' };
+  }
+  const remainingMs = eta - now;
+  const byReference = options.reference !== undefined;
+  if (
+    remainingMs > DEFAULTS.maxDelaySeconds * 1000 &&
+    deps.scheduler !== undefined &&
+    (byReference ||
+      Buffer.byteLength(encodeSignature(signature), 'utf8') <= DEFAULTS.schedulerMaxInputBytes)
+  ) {
+    const fireAt = Math.max(now, eta - DEFAULTS.schedulerLeadSeconds * 1000);
+    if (await deps.scheduler.scheduleOnce(signature, fireAt, { bodyByReference: byReference })) {
+      return { route: 'schedule', fireAt };
+    }
+  }
+  const delaySeconds = Math.min(DEFAULTS.maxDelaySeconds, Math.ceil(remainingMs / 1000));
+  await deps.broker.publishDelayed([
+    { signature, delaySeconds, ...(byReference ? { body: options.reference } : {}) },
+  ]);
+  return { route: 'delay-queue', delaySeconds };
+}

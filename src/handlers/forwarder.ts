@@ -58,12 +58,11 @@ import {
   schedulerFromConfig,
 } from '../aws/scheduler.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { dispatch } from '../core/dispatch.js';
+import { dispatch, resend } from '../core/dispatch.js';
 import { SignatureDecodeError } from '../core/errors.js';
 import { etaMillis, taskExpiresAt } from '../core/lifetime.js';
 import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
-import { DEFAULTS } from '../core/resources.js';
-import { decodeSignature, encodeSignature } from '../core/signature.js';
+import { decodeSignature } from '../core/signature.js';
 import type { DeadLetterReason, Signature } from '../core/types.js';
 
 /**
@@ -291,39 +290,27 @@ export async function forwardRecord(
       if (stop !== undefined) return stop;
     }
 
-    const eta = etaMillis(signature.ETA);
-    const now = clock.now();
-    if (eta === null || eta <= now) {
-      await options.broker.publish([
-        { signature, deduplicationId: forwardDeduplicationId(signature) },
-      ]);
-      return { kind: 'forwarded', uuid: signature.UUID };
+    const sent = await resend(
+      signature,
+      {
+        broker: options.broker,
+        clock,
+        ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+      },
+      {
+        deduplicationId: forwardDeduplicationId(signature),
+        // by reference: re-send the small reference, not the large body
+        ...(byReference ? { reference: record.body } : {}),
+      },
+    );
+    switch (sent.route) {
+      case 'queue':
+        return { kind: 'forwarded', uuid: signature.UUID };
+      case 'schedule':
+        return { kind: 'rescheduled', uuid: signature.UUID, fireAt: sent.fireAt };
+      case 'delay-queue':
+        return { kind: 'redelayed', uuid: signature.UUID, delaySeconds: sent.delaySeconds };
     }
-
-    const remainingMs = eta - now;
-    const inputFits =
-      byReference ||
-      Buffer.byteLength(encodeSignature(signature), 'utf8') <= DEFAULTS.schedulerMaxInputBytes;
-    if (
-      remainingMs > DEFAULTS.maxDelaySeconds * 1000 &&
-      options.scheduler !== undefined &&
-      inputFits
-    ) {
-      const fireAt = Math.max(now, eta - DEFAULTS.schedulerLeadSeconds * 1000);
-      // `false`: the task's schedule still exists (the one that just fired, not deleted yet).
-      // Creating nothing would lose the task: fall through to the delay queue instead.
-      if (
-        await options.scheduler.scheduleOnce(signature, fireAt, { bodyByReference: byReference })
-      ) {
-        return { kind: 'rescheduled', uuid: signature.UUID, fireAt };
-      }
-    }
-    const delaySeconds = Math.min(DEFAULTS.maxDelaySeconds, Math.ceil(remainingMs / 1000));
-    await options.broker.publishDelayed([
-      // by reference: re-send the small reference, not the large body
-      { signature, delaySeconds, ...(byReference ? { body: record.body } : {}) },
-    ]);
-    return { kind: 'redelayed', uuid: signature.UUID, delaySeconds };
   } catch (error) {
     return uuid === undefined ? { kind: 'failed', error } : { kind: 'failed', error, uuid };
   }

@@ -46,14 +46,14 @@ import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
 import { ConfigError } from '../aws/errors.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { dispatch } from '../core/dispatch.js';
+import { resend } from '../core/dispatch.js';
 import { MachineryError } from '../core/errors.js';
 import type { Logger as CoreLogger, LogFields } from '../core/logger.js';
 import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from '../core/ports.js';
 import { createProcessor, type ProcessorOptions, type TaskLookup } from '../core/processor.js';
 import { createRegistry } from '../core/registry.js';
 import { DEFAULTS } from '../core/resources.js';
-import { decodeSignature, encodeSignature, normalizeEta } from '../core/signature.js';
+import { decodeSignature, normalizeEta } from '../core/signature.js';
 import type { Signature } from '../core/types.js';
 
 /**
@@ -354,32 +354,17 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
     return runtime;
   };
 
-  /** Sends a signature to run at `eta` through the delay path (never the FIFO queue directly). */
-  const sendLater = async (rt: WorkerRuntime, signature: Signature, eta: number, tag: string) => {
-    const now = clock.now();
-    const delayMs = eta - now;
-    const sig: Signature = { ...signature, ETA: normalizeEta(eta) };
-    const deps = {
-      backend: rt.backend,
-      broker: rt.broker,
-      clock,
-      ...(rt.scheduler ? { scheduler: rt.scheduler } : {}),
-    };
-    if (delayMs > DEFAULTS.maxDelaySeconds * 1000) {
-      const fitsSchedule =
-        Buffer.byteLength(encodeSignature(sig), 'utf8') <= DEFAULTS.schedulerMaxInputBytes;
-      if (!rt.scheduler || !fitsSchedule) {
-        // No schedule possible: hop through the delay queue; the forwarder re-delays until due.
-        await rt.broker.publishDelayed([
-          { signature: sig, delaySeconds: DEFAULTS.maxDelaySeconds },
-        ]);
-        return;
-      }
-    }
-    // Already due (it became due while we worked): a fresh deduplication id, so FIFO
-    // deduplication cannot drop it against the message we are about to acknowledge.
-    await dispatch([sig], deps, { writePending: false, deduplicationId: () => tag });
-  };
+  /**
+   * Sends a signature to run at `eta` through the delay path (never the FIFO queue directly). If it
+   * became due while we worked, `tag` is a fresh deduplication id, so FIFO deduplication cannot drop
+   * it against the message we are about to acknowledge.
+   */
+  const sendLater = (rt: WorkerRuntime, signature: Signature, eta: number, tag: string) =>
+    resend(
+      { ...signature, ETA: normalizeEta(eta) },
+      { broker: rt.broker, clock, ...(rt.scheduler ? { scheduler: rt.scheduler } : {}) },
+      { deduplicationId: tag },
+    );
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const rt = init();

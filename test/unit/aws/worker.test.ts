@@ -3,7 +3,10 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/aws/errors.js';
+import { MemoryBroker, MemoryScheduler } from '../../../src/core/memory.js';
 import type { Delivery, ProcessOutcome, ResultBackend } from '../../../src/core/ports.js';
+import { DEFAULTS } from '../../../src/core/resources.js';
+import { newSignature } from '../../../src/core/signature.js';
 import { createWorker } from '../../../src/handlers/worker.js';
 
 const ACCOUNT = '000000000000';
@@ -202,6 +205,30 @@ describe('Function: createWorker', () => {
     expect(make(0)).toThrow(ConfigError);
     expect(make(1.5)).toThrow(/groupConcurrency must be an integer >= 1/);
     expect(make(Number.NaN)).toThrow(ConfigError);
+  });
+
+  it('re-sends a retry past the 12 h cap through the delay queue when the task still has a one-time schedule', async () => {
+    // Prepare: first received almost 12 h ago; the schedule that brought the task is not deleted
+    // yet (EventBridge deletes it after completion), so no new schedule can be created
+    const first = Date.now() - (DEFAULTS.maxVisibilitySeconds - 60) * 1000;
+    const event: SQSEvent = {
+      Records: [record('a1', 'A', undefined, { ApproximateFirstReceiveTimestamp: String(first) })],
+    };
+    const p = stubProcessor({
+      a1: { kind: 'retry', uuid: 'task_a1', delayMs: 3_600_000, attempt: 1, error: 'boom' },
+    });
+    const broker = new MemoryBroker();
+    const scheduler = new MemoryScheduler();
+    await scheduler.scheduleOnce(newSignature('t-a1', [], { UUID: 'task_a1' }), Date.now());
+
+    // Act
+    const res = await worker(p, { broker, scheduler })(event, context());
+
+    // Assess: acknowledged, and on its way through the delay queue (never dropped)
+    expect(res.batchItemFailures).toEqual([]);
+    expect(broker.delayed.map((d) => [d.signature.UUID, d.delaySeconds])).toEqual([
+      ['task_a1', DEFAULTS.maxDelaySeconds],
+    ]);
   });
 });
 
