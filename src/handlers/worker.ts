@@ -185,23 +185,21 @@ export function fromPowertools(logger: Logger): CoreLogger {
  */
 export type WorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-/** A record that failed on purpose; `visibilitySet` says whether its visibility was already set. */
+/**
+ * A record that failed on purpose (its visibility already dealt with, or left for the release at
+ * the end of the batch): not backed off again like an unexpected error.
+ */
 class RecordFailedError extends MachineryError {
-  readonly visibilitySet: boolean;
-
-  constructor(code: string, message: string, visibilitySet: boolean, cause?: unknown) {
+  constructor(code: string, message: string, cause?: unknown) {
     super(code, message, cause === undefined ? undefined : { cause });
-    this.visibilitySet = visibilitySet;
   }
 }
 
 interface WorkerRuntime {
   processor: BodyProcessor;
   consumer: SqsConsumer;
-  backend: ResultBackend;
   broker: Broker;
   scheduler: Scheduler | undefined;
-  taskQueueUrl: string | undefined;
 }
 
 /** Best-effort top-level `Name` of a body, for logs (no full parse). */
@@ -346,10 +344,8 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         ...(adapters.config.taskQueueUrl ? { taskQueueUrl: adapters.config.taskQueueUrl } : {}),
         ...(adapters.config.dlqUrl ? { dlqUrl: adapters.config.dlqUrl } : {}),
       }),
-      backend: adapters.backend,
       broker: adapters.broker,
       scheduler: adapters.scheduler,
-      taskQueueUrl: adapters.config.taskQueueUrl,
     };
     return runtime;
   };
@@ -399,7 +395,6 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         throw new RecordFailedError(
           'TIME_RUNNING_SHORT',
           'not started: the invocation is running out of time',
-          false,
         );
       }
       const now = clock.now();
@@ -481,7 +476,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
             delayMs: outcome.delayMs,
             error: outcome.error,
           });
-          throw new RecordFailedError('RETRY', `retry in ${delayS} s`, true);
+          throw new RecordFailedError('RETRY', `retry in ${delayS} s`);
         }
         case 'busy': {
           const seconds = Math.max(1, Math.ceil((outcome.leaseUntil - now) / 1000));
@@ -491,7 +486,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
             state: 'STARTED',
             leaseUntil: new Date(outcome.leaseUntil).toISOString(),
           });
-          throw new RecordFailedError('BUSY', 'another attempt holds the lease', true);
+          throw new RecordFailedError('BUSY', 'another attempt holds the lease');
         }
         case 'transient': {
           await setVisibility(record, transientBackoff(receiveCount));
@@ -499,7 +494,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
             ...fields,
             error: errorText(outcome.error),
           });
-          throw new RecordFailedError('TRANSIENT', errorText(outcome.error), true, outcome.error);
+          throw new RecordFailedError('TRANSIENT', errorText(outcome.error), outcome.error);
         }
         case 'dead-letter': {
           await rt.consumer.deadLetter(record, {
