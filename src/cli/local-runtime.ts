@@ -161,25 +161,18 @@ export async function startLocalRuntime(options: {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      // Keeps the event loop alive while stopping: after any SQS request, the emulators' stop
-      // waits on handles that do not hold the loop, and the process would exit (code 13) half-way.
-      const keepAlive = setInterval(() => {}, 1_000);
-      try {
-        // Running tasks get a short grace: the stack keeps nothing after it stops (in-memory
-        // emulators), so waiting out a long task would only delay the stop.
-        let grace: NodeJS.Timeout | undefined;
-        await Promise.race([
-          Promise.allSettled(runners.map((r) => r.stop())),
-          new Promise((r) => {
-            grace = setTimeout(r, STOP_GRACE_MS);
-          }),
-        ]);
-        clearTimeout(grace);
-        connection?.close();
-        await stack.stop();
-      } finally {
-        clearInterval(keepAlive);
-      }
+      // Running tasks get a short grace: the stack keeps nothing after it stops (in-memory
+      // emulators), so waiting out a long task would only delay the stop.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(runners.map((r) => r.stop())),
+        new Promise((r) => {
+          grace = setTimeout(r, STOP_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(grace);
+      connection?.close();
+      await stack.stop();
     })();
     return stopping;
   };
