@@ -74,7 +74,7 @@ import type { Task, TaskContext } from './registry.js';
 import { DEFAULTS } from './resources.js';
 import { decideRetry } from './retry.js';
 import { decodeSignature, deriveTaskUUID, etaToMillis } from './signature.js';
-import type { Arg, DeadLetterReason, Signature, TypedValue } from './types.js';
+import type { Arg, DeadLetterReason, Signature, TaskState, TypedValue } from './types.js';
 
 /**
  * Where the processor finds tasks by name (a `TaskRegistry` is one).
@@ -242,6 +242,32 @@ function runUntilAborted(fn: () => unknown, signal: AbortSignal): Promise<unknow
   });
 }
 
+/**
+ * What a message for a task settled for good comes to, whatever the message asks: `revoked` when
+ * `cancel()` revoked it, `duplicate` when it is SUCCESS or a FAILURE that is not dead-lettered
+ * (a dead-lettered task may be redriven); `undefined` when the task may still run.
+ *
+ * @example
+ * ```ts
+ * settledOutcome(await backend.get(uuid, { now })); // { kind: 'duplicate', uuid, state: 'SUCCESS' }
+ * ```
+ */
+export function settledOutcome(
+  record: TaskRecord | undefined,
+):
+  | { kind: 'revoked'; uuid: string }
+  | { kind: 'duplicate'; uuid: string; state: TaskState }
+  | undefined {
+  if (record === undefined) return undefined;
+  if (record.state === 'FAILURE' && record.error === 'revoked') {
+    return { kind: 'revoked', uuid: record.uuid };
+  }
+  if (record.state === 'SUCCESS' || (record.state === 'FAILURE' && !record.deadLettered)) {
+    return { kind: 'duplicate', uuid: record.uuid, state: record.state };
+  }
+  return undefined;
+}
+
 function resultSummary(results: readonly TypedValue[]): string[] {
   return results.map((r) => r.Type);
 }
@@ -399,14 +425,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
     );
     if (!written) {
       const rec = await port('reading task state', () => backend.get(sig.UUID, { now }));
-      if (
-        rec !== undefined &&
-        (rec.state === 'SUCCESS' || (rec.state === 'FAILURE' && !rec.deadLettered))
-      ) {
-        log.info('duplicate of a finished task; acknowledging', { state: rec.state, reason });
-        return rec.error === 'revoked' && rec.state === 'FAILURE'
-          ? { kind: 'revoked', uuid: sig.UUID }
-          : { kind: 'duplicate', uuid: sig.UUID, state: rec.state };
+      const settled = settledOutcome(rec);
+      if (settled !== undefined) {
+        log.info('duplicate of a finished task; acknowledging', { state: rec?.state, reason });
+        return settled;
       }
     }
     log.error('dead-lettering the message', { reason, detail });

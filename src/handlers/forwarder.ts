@@ -62,6 +62,7 @@ import { dispatch, resend } from '../core/dispatch.js';
 import { SignatureDecodeError } from '../core/errors.js';
 import { etaMillis, taskExpiresAt } from '../core/lifetime.js';
 import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
+import { settledOutcome } from '../core/processor.js';
 import { decodeSignature } from '../core/signature.js';
 import type { DeadLetterReason, Signature } from '../core/types.js';
 
@@ -196,18 +197,6 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** A task state that means "do not forward": revoked, or finished for good. */
-function blocking(record: TaskRecord | undefined): ForwardOutcome | undefined {
-  if (record === undefined) return undefined;
-  if (record.state === 'FAILURE' && record.error === 'revoked') {
-    return { kind: 'revoked', uuid: record.uuid };
-  }
-  if (record.state === 'SUCCESS' || (record.state === 'FAILURE' && !record.deadLettered)) {
-    return { kind: 'duplicate', uuid: record.uuid, state: record.state };
-  }
-  return undefined;
-}
-
 /**
  * Decides and acts on one delay-queue record. Never throws: failures come back as
  * `{ kind: 'failed' }` (the caller reports a batch item failure).
@@ -260,7 +249,7 @@ export async function forwardRecord(
     if (parsed.kind === 'reference') {
       uuid = parsed.uuid;
       state = await options.backend.get(parsed.uuid, { now: clock.now() });
-      const stop = blocking(state);
+      const stop = settledOutcome(state);
       if (stop !== undefined) return stop;
       if (state?.body == null) {
         return await deadLetter(
@@ -286,7 +275,7 @@ export async function forwardRecord(
       signature = parsed.signature;
       uuid = signature.UUID;
       state = await options.backend.get(signature.UUID, { now: clock.now() });
-      const stop = blocking(state);
+      const stop = settledOutcome(state);
       if (stop !== undefined) return stop;
     }
 
