@@ -5,7 +5,9 @@
  * - `at(yyyy-mm-ddThh:mm:ss)`: once, at that wall-clock time in the schedule's time zone.
  * - `rate(n unit)`: `minute`/`minutes`, `hour`/`hours`, `day`/`days` (singular exactly when `n` is
  *   1). Occurrences are `StartDate + k × period` (k ≥ 0) when a start date is set, else
- *   `created + k × period` (k ≥ 1): the first firing is one period after creation.
+ *   `created + k × period` (k ≥ 1): the first firing is one period after creation. Like every
+ *   occurrence (and `<aws.scheduler.scheduled-time>`), they fall on whole seconds: the start is
+ *   rounded up to the next second.
  * - `cron(minutes hours day-of-month month day-of-week year)`: AWS's six fields; `*`, `?`, ranges,
  *   lists, steps, month and day names, `L` (last day of month, or last given weekday as `5L`), `W`
  *   (nearest weekday, `15W`, `LW`) and `#` (`3#2`: second Tuesday). Exactly one of day-of-month and
@@ -430,7 +432,8 @@ function nextCron(cron: CronSpec, afterMs: number, timeZone: string): number | u
  * When a schedule fires next, strictly after `afterMs`; `undefined` when never again.
  *
  * - `at`: its instant, whatever `afterMs` (the caller fires a one-time schedule once).
- * - `rate`: see the module notes; `anchorMs` is the creation (or last update) time.
+ * - `rate`: see the module notes; `anchorMs` is the creation (or last update) time, its
+ *   milliseconds rounded up to the second.
  * - `cron`: the next matching minute in `timeZone`.
  *
  * `startMs` / `endMs` bound `rate` and `cron` occurrences (`at` ignores them, as AWS does).
@@ -455,7 +458,8 @@ export function nextFireTime(
   if (expression.kind === 'at') return fromLocal(expression.local, timeZone);
   const floor = startMs === undefined ? afterMs : Math.max(afterMs, startMs - 1);
   if (expression.kind === 'rate') {
-    const base = startMs ?? anchorMs + expression.periodMs;
+    // Whole seconds, rounded up: never before StartDate nor one period after creation.
+    const base = Math.ceil((startMs ?? anchorMs + expression.periodMs) / 1000) * 1000;
     const k = floor < base ? 0 : Math.floor((floor - base) / expression.periodMs) + 1;
     next = base + k * expression.periodMs;
   } else {

@@ -66,7 +66,10 @@ export interface SchedulerDelivery {
   scheduleName: string;
   groupName: string;
   scheduleArn: string;
-  /** The occurrence's scheduled time, epoch ms (what `<aws.scheduler.scheduled-time>` says). */
+  /**
+   * The occurrence's scheduled time, epoch ms, always a whole second (what
+   * `<aws.scheduler.scheduled-time>` says: `new Date(scheduledTime).toISOString()` without `.000`).
+   */
   scheduledTime: number;
   /** When it was delivered, on the emulator's clock, epoch ms (never before `scheduledTime`). */
   firedAt: number;

@@ -84,6 +84,32 @@ describe('Function: nextFireTime', () => {
     expect(ended).toBeUndefined();
   });
 
+  it('rounds rate() occurrences up to whole seconds when the anchor or StartDate has milliseconds', () => {
+    // Prepare
+    const rate = parseScheduleExpression('rate(10 minutes)');
+    const anchor = Date.parse('2030-01-01T00:00:00.400Z');
+    const whole = Date.parse('2030-01-01T00:00:01Z');
+
+    // Act
+    const first = nextFireTime(rate, { afterMs: anchor, anchorMs: anchor, timeZone: 'UTC' });
+    const later = nextFireTime(rate, {
+      afterMs: whole + 10 * 60_000,
+      anchorMs: anchor,
+      timeZone: 'UTC',
+    });
+    const fromStart = nextFireTime(rate, {
+      afterMs: anchor,
+      anchorMs: anchor,
+      timeZone: 'UTC',
+      startMs: anchor + 3 * 60_000,
+    });
+
+    // Assess
+    expect(first).toBe(whole + 10 * 60_000);
+    expect(later).toBe(whole + 20 * 60_000);
+    expect(fromStart).toBe(whole + 3 * 60_000);
+  });
+
   it('reads at() in the schedule time zone', () => {
     // Prepare
     const at = parseScheduleExpression('at(2030-07-01T12:00:00)');

@@ -140,8 +140,10 @@ describe('Function: startSchedulerEmulator (firing)', () => {
     );
 
     // Assess
-    expect(first?.scheduledTime).toBe(createdAt + 5 * MINUTE);
-    expect(second?.scheduledTime).toBe(createdAt + 10 * MINUTE);
+    // Occurrences fall on whole seconds: the creation time rounded up, plus k periods.
+    const start = Math.ceil(createdAt / 1000) * 1000;
+    expect(first?.scheduledTime).toBe(start + 5 * MINUTE);
+    expect(second?.scheduledTime).toBe(start + 10 * MINUTE);
     expect(first?.firedAt).toBeGreaterThanOrEqual(first?.scheduledTime ?? Number.POSITIVE_INFINITY);
     expect(second?.firedAt).toBeGreaterThanOrEqual(
       second?.scheduledTime ?? Number.POSITIVE_INFINITY,
@@ -149,6 +151,40 @@ describe('Function: startSchedulerEmulator (firing)', () => {
     expect((await receiveFrom(stack.queueUrls.delay)).map((m) => m.Body)).toContain(
       `{"schedule":"${name}"}`,
     );
+  });
+
+  it('reports the same whole-second scheduled time in a delivery as in <aws.scheduler.scheduled-time> when a rate() schedule is created mid-second', async () => {
+    // Prepare: create the schedule about half-way through a second.
+    const name = 'midsecond';
+    clock.advance(1_500 - (clock.now() % 1_000));
+    await stack.clients.scheduler.send(
+      new CreateScheduleCommand({
+        ...base(name),
+        Target: {
+          Arn: stack.queueArns.delay,
+          RoleArn: stack.schedulerRoleArn,
+          Input: `{"schedule":"${name}","at":"<aws.scheduler.scheduled-time>"}`,
+        },
+      }),
+    );
+    const created = await stack.clients.scheduler.send(
+      new GetScheduleCommand({ Name: name, GroupName: stack.names.scheduleGroup }),
+    );
+    const createdAt = created.CreationDate?.getTime() ?? 0;
+
+    // Act
+    clock.advance(5 * MINUTE);
+    const delivery = await stack.scheduler?.waitForDelivery((d) => d.scheduleName === name);
+    await stack.clients.scheduler.send(
+      new DeleteScheduleCommand({ Name: name, GroupName: stack.names.scheduleGroup }),
+    );
+
+    // Assess
+    expect(createdAt % 1_000).not.toBe(0);
+    expect(delivery?.scheduledTime).toBe(Math.ceil(createdAt / 1_000) * 1_000 + 5 * MINUTE);
+    const substituted = JSON.parse(delivery?.body ?? '{}').at;
+    expect(substituted).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Date.parse(substituted)).toBe(delivery?.scheduledTime);
   });
 
   it('fires a cron() schedule at the next matching minute of its time zone', async () => {
