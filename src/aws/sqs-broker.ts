@@ -174,6 +174,51 @@ export function messageGroupId(
 }
 
 /**
+ * A `GetQueueUrl` lookup with a cache: each queue (name and owner account) is asked for once; a
+ * failed lookup is not kept, so the next call asks again. Errors are translated
+ * (`MISSING_QUEUE`…). Shared by the broker (routing keys) and the consumer (records' source ARNs).
+ *
+ * @example
+ * ```ts
+ * const lookup = queueUrlLookup(sqs);
+ * await lookup('reports.fifo'); // 'https://sqs…/123456789012/reports.fifo'
+ * ```
+ */
+export function queueUrlLookup(
+  sqs: SQSClient,
+): (queueName: string, ownerAccountId?: string) => Promise<string> {
+  const urls = new Map<string, Promise<string>>();
+  return (queueName, ownerAccountId) => {
+    const key = `${ownerAccountId ?? ''}/${queueName}`;
+    let url = urls.get(key);
+    if (url === undefined) {
+      url = sqs
+        .send(
+          new GetQueueUrlCommand({
+            QueueName: queueName,
+            ...(ownerAccountId ? { QueueOwnerAWSAccountId: ownerAccountId } : {}),
+          }),
+        )
+        .then(
+          (out) => {
+            if (!out.QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${queueName}`);
+            return out.QueueUrl;
+          },
+          (e: unknown) => {
+            throw translateAwsError(e, { service: 'SQS', resource: queueName });
+          },
+        )
+        .catch((e: unknown) => {
+          urls.delete(key);
+          throw e;
+        });
+      urls.set(key, url);
+    }
+    return url;
+  };
+}
+
+/**
  * Sends signatures to SQS. Implements the core `Broker` port.
  *
  * @example
@@ -191,7 +236,7 @@ export class SqsBroker implements Broker {
   readonly #concurrency: number;
   readonly #maxBytes: number;
   readonly #clock: Clock;
-  readonly #urls = new Map<string, Promise<string>>();
+  readonly #lookupUrl: (queueName: string) => Promise<string>;
 
   constructor(options: SqsBrokerOptions) {
     this.#sqs = options.sqs;
@@ -202,6 +247,7 @@ export class SqsBroker implements Broker {
     this.#concurrency = Math.max(1, options.concurrency ?? 8);
     this.#maxBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
     this.#clock = options.clock ?? systemClock;
+    this.#lookupUrl = queueUrlLookup(options.sqs);
   }
 
   /** URL of the FIFO task queue. */
@@ -226,21 +272,7 @@ export class SqsBroker implements Broker {
   queueUrlFor(routingKey: string): Promise<string> {
     if (routingKey === '') return Promise.resolve(this.#taskQueueUrl);
     if (/^https?:\/\//.test(routingKey)) return Promise.resolve(routingKey);
-    let url = this.#urls.get(routingKey);
-    if (url === undefined) {
-      url = this.#sqs.send(new GetQueueUrlCommand({ QueueName: routingKey })).then(
-        (out) => {
-          if (!out.QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${routingKey}`);
-          return out.QueueUrl;
-        },
-        (e: unknown) => {
-          this.#urls.delete(routingKey);
-          throw translateAwsError(e, { service: 'SQS', resource: routingKey });
-        },
-      );
-      this.#urls.set(routingKey, url);
-    }
-    return url;
+    return this.#lookupUrl(routingKey);
   }
 
   async publish(items: readonly PublishItem[]): Promise<void> {

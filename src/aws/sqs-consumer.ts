@@ -13,7 +13,6 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
-  GetQueueUrlCommand,
   type MessageAttributeValue,
   SendMessageCommand,
   type SQSClient,
@@ -22,7 +21,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { DEFAULTS } from '../core/resources.js';
 import type { DeadLetterReason } from '../core/types.js';
 import { translateAwsError } from './errors.js';
-import { isFifoQueue } from './sqs-broker.js';
+import { isFifoQueue, queueUrlLookup } from './sqs-broker.js';
 
 /** Names of the message attributes a dead-lettered message carries. */
 export const DEAD_LETTER_ATTRIBUTES = {
@@ -104,12 +103,13 @@ export class SqsConsumer {
   readonly #sqs: SQSClient;
   readonly #taskQueueUrl: string | undefined;
   readonly #dlqUrl: string | undefined;
-  readonly #urls = new Map<string, Promise<string>>();
+  readonly #lookupUrl: (queueName: string, ownerAccountId?: string) => Promise<string>;
 
   constructor(options: SqsConsumerOptions) {
     this.#sqs = options.sqs;
     this.#taskQueueUrl = options.taskQueueUrl;
     this.#dlqUrl = options.dlqUrl;
+    this.#lookupUrl = queueUrlLookup(options.sqs);
   }
 
   /**
@@ -123,34 +123,10 @@ export class SqsConsumer {
    */
   queueUrlOf(record: Pick<SQSRecord, 'eventSourceARN'>): Promise<string> {
     const arn = record.eventSourceARN;
-    let url = this.#urls.get(arn);
-    if (url === undefined) {
-      const parsed = parseQueueArn(arn);
-      if (!parsed) return Promise.reject(new Error(`not an SQS queue ARN: '${arn}'`));
-      if (this.#taskQueueUrl?.endsWith(`/${parsed.name}`)) {
-        url = Promise.resolve(this.#taskQueueUrl);
-      } else {
-        url = this.#sqs
-          .send(
-            new GetQueueUrlCommand({
-              QueueName: parsed.name,
-              ...(parsed.accountId ? { QueueOwnerAWSAccountId: parsed.accountId } : {}),
-            }),
-          )
-          .then(
-            (out) => {
-              if (!out.QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${parsed.name}`);
-              return out.QueueUrl;
-            },
-            (e: unknown) => {
-              this.#urls.delete(arn);
-              throw translateAwsError(e, { service: 'SQS', resource: parsed.name });
-            },
-          );
-      }
-      this.#urls.set(arn, url);
-    }
-    return url;
+    const parsed = parseQueueArn(arn);
+    if (!parsed) return Promise.reject(new Error(`not an SQS queue ARN: '${arn}'`));
+    if (this.#taskQueueUrl?.endsWith(`/${parsed.name}`)) return Promise.resolve(this.#taskQueueUrl);
+    return this.#lookupUrl(parsed.name, parsed.accountId);
   }
 
   /**

@@ -222,6 +222,25 @@ describe('Class: SqsBroker', () => {
     expect((await queueCounts(stack.clients.sqs, taskQueueUrl)).visible).toBe(1);
   });
 
+  it('asks again for a routing key whose queue was missing, once it exists', async () => {
+    // Prepare
+    const { broker, requests, n } = await brokerOnFreshQueues();
+    const laterName = `${stack.prefix}b${n}-later.fifo`;
+    const first = await broker
+      .publish([{ signature: sig({ RoutingKey: laterName }) }])
+      .catch((e: unknown) => e);
+    const laterUrl = await createQueue(`b${n}-later.fifo`);
+
+    // Act
+    await broker.publish([{ signature: sig({ RoutingKey: laterName }) }]);
+    await broker.publish([{ signature: sig({ RoutingKey: laterName }) }]);
+
+    // Assess: the failed lookup was not kept, the successful one was
+    expect(first).toMatchObject({ code: 'MISSING_QUEUE' });
+    expect(requests.get('GetQueueUrlCommand')).toBe(2);
+    expect((await queueCounts(stack.clients.sqs, laterUrl)).visible).toBe(2);
+  });
+
   it('sends delayed messages to the delay queue with DelaySeconds and no FIFO ids', async () => {
     // Prepare
     const { broker, taskQueueUrl, delayQueueUrl, sent } = await brokerOnFreshQueues();
