@@ -360,19 +360,28 @@ class DefinedTask implements AnyTask {
     this.#call = call;
   }
 
+  /**
+   * The spec of arg `i` of `count` args; throws {@link ArgTypeError} at `field` when the task does
+   * not take `count` args. Only for tasks with declared `args`.
+   */
+  #specOf(specs: readonly ArgSpec[], count: number, field: string): (i: number) => ArgSpec {
+    const rest = this.rest;
+    if (count < specs.length || (rest === null && count > specs.length)) {
+      throw new ArgTypeError(
+        field,
+        `task "${this.name}" takes ${describeArgs(specs, rest)}, got ${count}`,
+      );
+    }
+    return (i) => (i < specs.length ? specs[i] : rest) as ArgSpec;
+  }
+
   prepare(args: readonly Arg[]): unknown[] {
     const specs = this.args;
     if (specs === null)
       return args.map((a, i) => decodeArgValue(a.Type, a.Value, `Args[${i}].Value`));
-    const rest = this.rest;
-    if (args.length < specs.length || (rest === null && args.length > specs.length)) {
-      throw new ArgTypeError(
-        'Args',
-        `task "${this.name}" takes ${describeArgs(specs, rest)}, got ${args.length}`,
-      );
-    }
+    const specOf = this.#specOf(specs, args.length, 'Args');
     return args.map((arg, i) => {
-      const spec = (i < specs.length ? specs[i] : rest) as ArgSpec;
+      const spec = specOf(i);
       const type = specType(spec);
       if (arg.Type !== type) {
         throw new ArgTypeError(
@@ -401,15 +410,9 @@ class DefinedTask implements AnyTask {
         }
       });
     }
-    const rest = this.rest;
-    if (values.length < specs.length || (rest === null && values.length > specs.length)) {
-      throw new ArgTypeError(
-        '',
-        `task "${this.name}" takes ${describeArgs(specs, rest)}, got ${values.length}`,
-      );
-    }
+    const specOf = this.#specOf(specs, values.length, '');
     return values.map((v, i) => {
-      const spec = (i < specs.length ? specs[i] : rest) as ArgSpec;
+      const spec = specOf(i);
       const type = specType(spec);
       const value = decodeArgValue(type, v, `[${i}]`);
       toTaskValue(this.name, spec, value, `[${i}]`);
