@@ -110,11 +110,26 @@ export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
 export function createDynamoDbDocumentClient(
   options: AwsClientOptions = {},
 ): DynamoDBDocumentClient {
+  return documentClient(options).client;
+}
+
+/**
+ * The document client of {@link createDynamoDbDocumentClient}, and the plain client built for it
+ * when none was passed (destroying a document client does not destroy the client it wraps).
+ */
+function documentClient(options: AwsClientOptions): {
+  client: DynamoDBDocumentClient;
+  built: DynamoDBClient | undefined;
+} {
   exclusive('DynamoDB', options.dynamodb, options.dynamodbConfig);
   const given = options.dynamodb;
-  if (given instanceof DynamoDBDocumentClient) return given;
-  const base = given ?? new DynamoDBClient(withRegion(options.dynamodbConfig, options.region));
-  return DynamoDBDocumentClient.from(base, DOCUMENT_TRANSLATE_CONFIG);
+  if (given instanceof DynamoDBDocumentClient) return { client: given, built: undefined };
+  const built =
+    given === undefined
+      ? new DynamoDBClient(withRegion(options.dynamodbConfig, options.region))
+      : undefined;
+  const base = given ?? (built as DynamoDBClient);
+  return { client: DynamoDBDocumentClient.from(base, DOCUMENT_TRANSLATE_CONFIG), built };
 }
 
 /**
@@ -144,16 +159,7 @@ export function createSchedulerClient(options: AwsClientOptions = {}): Scheduler
  */
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const sqs = createSqsClient(options);
-  exclusive('DynamoDB', options.dynamodb, options.dynamodbConfig);
-  const given = options.dynamodb;
-  const built =
-    given === undefined
-      ? new DynamoDBClient(withRegion(options.dynamodbConfig, options.region))
-      : undefined;
-  const dynamodb =
-    given instanceof DynamoDBDocumentClient
-      ? given
-      : DynamoDBDocumentClient.from(given ?? (built as DynamoDBClient), DOCUMENT_TRANSLATE_CONFIG);
+  const { client: dynamodb, built } = documentClient(options);
   const scheduler = createSchedulerClient(options);
   return {
     sqs,

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createAwsClients,
   createDynamoDbDocumentClient,
@@ -11,6 +11,26 @@ import {
 import { ConfigError } from '../../../src/aws/errors.js';
 
 describe('Function: createAwsClients', () => {
+  it('destroys the DynamoDB client it built under the document client, never one passed in', () => {
+    // Prepare
+    const destroy = vi.spyOn(DynamoDBClient.prototype, 'destroy');
+    const passed = new DynamoDBClient({ region: 'eu-west-3' });
+    const built = createAwsClients({ region: 'eu-west-3' });
+    const adopted = createAwsClients({ region: 'eu-west-3', dynamodb: passed });
+
+    // Act
+    built.destroy();
+    const afterBuilt = destroy.mock.contexts.slice();
+    adopted.destroy();
+
+    // Assess
+    expect(afterBuilt).toHaveLength(1);
+    expect(afterBuilt[0]).not.toBe(passed);
+    expect(destroy.mock.contexts).toHaveLength(1);
+    destroy.mockRestore();
+    passed.destroy();
+  });
+
   it('builds new clients on every call, in the given region', async () => {
     // Act
     const a = createAwsClients({ region: 'eu-west-3' });
