@@ -578,7 +578,19 @@ export class DynamoDbResultBackend implements ResultBackend {
     options: { now: number; expiresAt: number },
   ): Promise<'revoked' | TaskState> {
     const { now, expiresAt } = options;
-    const r = await this.#transition({
+    for (let round = 0; round < 4; round++) {
+      const r = await this.#revokeOnce(uuid, now, expiresAt);
+      if (r.ok) return 'revoked';
+      if (r.old !== undefined) return r.old[A.state] as TaskState;
+      // The expired item was replaced (or deleted) under us: nothing was written, look again.
+    }
+    throw new TransientInfrastructureError(
+      `DynamoDB (${this.#table}): the revoke of ${uuid} kept racing with other writers`,
+    );
+  }
+
+  #revokeOnce(uuid: string, now: number, expiresAt: number): Promise<TransitionResult> {
+    return this.#transition({
       uuid,
       now,
       expiresAt,
@@ -605,8 +617,6 @@ export class DynamoDbResultBackend implements ResultBackend {
           [A.error]: 'revoked',
         }),
     });
-    if (r.ok) return 'revoked';
-    return (r.old?.[A.state] as TaskState | undefined) ?? 'revoked';
   }
 
   async get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined> {

@@ -176,6 +176,53 @@ describe('Class: DynamoDbResultBackend', () => {
     expect(claim).toMatchObject({ kind: 'claimed', attempt: 1, retries: 0, crashes: 0 });
   });
 
+  it('does not report a revoke when another writer replaced the expired item first', async () => {
+    // Prepare: an expired item; a client whose first PutItem (revoke putting over the expired
+    // item) lets another writer replace that item and claim the task just before it is sent
+    const sig = newSignature('old', []);
+    const now = Date.now();
+    await backend.putPending(sig, { now, expiresAt: now + 1000 });
+    const later = now + HOUR;
+    const racy = new DynamoDBClient({
+      endpoint: sharedEndpoints().dynamodb,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    let raced = false;
+    racy.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand' && !raced) {
+          raced = true;
+          await backend.putPending(sig, { now: later, expiresAt: later + DAY });
+          await backend.claim(sig, {
+            now: later,
+            leaseUntil: later + 90_000,
+            expiresAt: later + DAY,
+            maxCrashes: 3,
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const racyBackend = new DynamoDbResultBackend({
+      dynamodb: createDynamoDbDocumentClient({ dynamodb: racy }),
+      tableName,
+    });
+
+    // Act
+    const found = await racyBackend.revoke(sig.UUID, { now: later, expiresAt: later + DAY });
+
+    // Assess
+    racy.destroy();
+    expect(raced).toBe(true);
+    expect(found).toBe('STARTED');
+    expect(await backend.get(sig.UUID, { now: later })).toMatchObject({
+      state: 'STARTED',
+      attempt: 1,
+    });
+  });
+
   it('learns why a claim failed from the same request (no extra read)', async () => {
     // Prepare
     const sig = newSignature('done', []);
