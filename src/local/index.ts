@@ -52,4 +52,11 @@ export {
   startSchedulerEmulator,
 } from './scheduler-emulator.js';
 export { FAUXQS_ACCOUNT_ID, type LocalSqs, type StartSqsOptions, startSqs } from './sqs.js';
-export { type LocalStack, type StartLocalStackOptions, startLocalStack } from './stack.js';
+export {
+  type LocalEmulators,
+  type LocalStack,
+  type StartEmulatorsOptions,
+  type StartLocalStackOptions,
+  startEmulators,
+  startLocalStack,
+} from './stack.js';

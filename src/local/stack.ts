@@ -56,6 +56,118 @@ export interface StartLocalStackOptions {
 }
 
 /**
+ * Options of {@link startEmulators}: those of {@link startLocalStack} that choose the emulators.
+ *
+ * @example
+ * ```ts
+ * const options: StartEmulatorsOptions = { clock: new AdjustableClock(), sqsPort: 4566 };
+ * ```
+ */
+export type StartEmulatorsOptions = Pick<
+  StartLocalStackOptions,
+  'clock' | 'dynamodbPort' | 'sqsPort' | 'schedulerPort' | 'endpoints' | 'region'
+>;
+
+/**
+ * Running emulators, nothing provisioned on them yet.
+ *
+ * @example
+ * ```ts
+ * const emulators = await startEmulators();
+ * const stack = await provisionStack(emulators.endpoints, uniquePrefix());
+ * await emulators.stop();
+ * ```
+ */
+export interface LocalEmulators {
+  /** Every endpoint: those given, and those of the emulators started. */
+  readonly endpoints: StackEndpoints;
+  /** fauxqs when this call started it. */
+  readonly sqs: LocalSqs | undefined;
+  /** DynamoDB Local when this call started it (pid, start-up time). */
+  readonly dynamodb: LocalDynamoDb | undefined;
+  /** The Scheduler emulator when this call started it (to observe deliveries). */
+  readonly scheduler: SchedulerEmulator | undefined;
+  /** Stops what this call started (idempotent; rejects with the first failure after trying all). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts fauxqs and DynamoDB Local (in parallel), then the Scheduler emulator on fauxqs — each
+ * one whose endpoint is not given in `endpoints`. If one fails to start, those started are stopped.
+ *
+ * @example
+ * ```ts
+ * const emulators = await startEmulators({ endpoints: { sqs: 'http://127.0.0.1:4566' } });
+ * emulators.endpoints.dynamodb; // http://127.0.0.1:<port>
+ * await emulators.stop();
+ * ```
+ */
+export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<LocalEmulators> {
+  const region = options.region ?? LOCAL_REGION;
+  const given = options.endpoints ?? {};
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    const results = await Promise.allSettled(
+      stoppers
+        .splice(0)
+        .reverse()
+        .map((stop) => stop()),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  };
+  try {
+    const sqsPromise: Promise<LocalSqs | undefined> = given.sqs
+      ? Promise.resolve(undefined)
+      : startSqs({ port: options.sqsPort ?? 0, region });
+    const ddbPromise: Promise<LocalDynamoDb | undefined> = given.dynamodb
+      ? Promise.resolve(undefined)
+      : startDynamoDbLocal(
+          options.dynamodbPort !== undefined ? { port: options.dynamodbPort } : {},
+        );
+    const [sqsResult, ddbResult] = await Promise.allSettled([sqsPromise, ddbPromise]);
+    const sqs = sqsResult.status === 'fulfilled' ? sqsResult.value : undefined;
+    const dynamodb = ddbResult.status === 'fulfilled' ? ddbResult.value : undefined;
+    if (sqs) stoppers.push(() => sqs.stop());
+    if (dynamodb) stoppers.push(() => dynamodb.stop());
+    if (sqsResult.status === 'rejected') throw sqsResult.reason;
+    if (ddbResult.status === 'rejected') throw ddbResult.reason;
+    const sqsEndpoint = given.sqs ?? (sqs as LocalSqs).endpoint;
+    let scheduler: SchedulerEmulator | undefined;
+    if (!given.scheduler) {
+      scheduler = await startSchedulerEmulator({
+        sqsEndpoint,
+        clock: options.clock ?? systemClock,
+        region,
+        credentials: LOCAL_CREDENTIALS,
+        ...(options.schedulerPort !== undefined ? { port: options.schedulerPort } : {}),
+      });
+      const started = scheduler;
+      stoppers.push(() => started.stop());
+    }
+    const endpoints: StackEndpoints = {
+      sqs: sqsEndpoint,
+      dynamodb: given.dynamodb ?? (dynamodb as LocalDynamoDb).endpoint,
+      scheduler: given.scheduler ?? (scheduler as SchedulerEmulator).endpoint,
+    };
+    let stopping: Promise<void> | undefined;
+    return {
+      endpoints,
+      sqs,
+      dynamodb,
+      scheduler,
+      stop: () => {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await stopAll().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
  * A running local stack.
  *
  * @example
@@ -91,73 +203,25 @@ export interface LocalStack extends ProvisionedStack {
  */
 export async function startLocalStack(options: StartLocalStackOptions = {}): Promise<LocalStack> {
   const clock = options.clock ?? systemClock;
-  const region = options.region ?? LOCAL_REGION;
-  const given = options.endpoints ?? {};
-  const stoppers: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    const results = await Promise.allSettled(
-      stoppers
-        .splice(0)
-        .reverse()
-        .map((stop) => stop()),
-    );
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-  };
+  const emulators = await startEmulators({ ...options, clock });
   try {
-    const sqsPromise: Promise<LocalSqs | undefined> = given.sqs
-      ? Promise.resolve(undefined)
-      : startSqs({ port: options.sqsPort ?? 0, region });
-    const ddbPromise: Promise<LocalDynamoDb | undefined> = given.dynamodb
-      ? Promise.resolve(undefined)
-      : startDynamoDbLocal(
-          options.dynamodbPort !== undefined ? { port: options.dynamodbPort } : {},
-        );
-    const [sqsResult, ddbResult] = await Promise.allSettled([sqsPromise, ddbPromise]);
-    const sqs = sqsResult.status === 'fulfilled' ? sqsResult.value : undefined;
-    const dynamodb = ddbResult.status === 'fulfilled' ? ddbResult.value : undefined;
-    if (sqs) stoppers.push(() => sqs.stop());
-    if (dynamodb) stoppers.push(() => dynamodb.stop());
-    if (sqsResult.status === 'rejected') throw sqsResult.reason;
-    if (ddbResult.status === 'rejected') throw ddbResult.reason;
-    const sqsEndpoint = given.sqs ?? (sqs as LocalSqs).endpoint;
-    let scheduler: SchedulerEmulator | undefined;
-    if (!given.scheduler) {
-      scheduler = await startSchedulerEmulator({
-        sqsEndpoint,
-        clock,
-        region,
-        credentials: LOCAL_CREDENTIALS,
-        ...(options.schedulerPort !== undefined ? { port: options.schedulerPort } : {}),
-      });
-      const started = scheduler;
-      stoppers.push(() => started.stop());
-    }
-    const endpoints: StackEndpoints = {
-      sqs: sqsEndpoint,
-      dynamodb: given.dynamodb ?? (dynamodb as LocalDynamoDb).endpoint,
-      scheduler: given.scheduler ?? (scheduler as SchedulerEmulator).endpoint,
-    };
-    const reused = Boolean(given.sqs || given.dynamodb || given.scheduler);
+    const { sqs, dynamodb, scheduler } = options.endpoints ?? {};
+    const reused = Boolean(sqs || dynamodb || scheduler);
     const prefix = options.prefix ?? (reused ? uniquePrefix('local') : '');
-    const provisioned = await provisionStack(endpoints, prefix, {
-      region,
+    const provisioned = await provisionStack(emulators.endpoints, prefix, {
+      region: options.region ?? LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
       ...(options.queueOverrides ? { queueOverrides: options.queueOverrides } : {}),
     });
-    let stopping: Promise<void> | undefined;
     return {
       ...provisioned,
       clock,
-      scheduler,
-      dynamodb,
-      stop: () => {
-        stopping ??= stopAll();
-        return stopping;
-      },
+      scheduler: emulators.scheduler,
+      dynamodb: emulators.dynamodb,
+      stop: emulators.stop,
     };
   } catch (e) {
-    await stopAll().catch(() => undefined);
+    await emulators.stop().catch(() => undefined);
     throw e;
   }
 }

@@ -8,13 +8,9 @@
  */
 
 import type { TestProject } from 'vitest/node';
-import { type LocalDynamoDb, startDynamoDbLocal } from '../../src/local/dynamodb.js';
+import type { LocalDynamoDb } from '../../src/local/dynamodb.js';
 import type { StackEndpoints } from '../../src/local/provision.js';
-import {
-  type SchedulerEmulator,
-  startSchedulerEmulator,
-} from '../../src/local/scheduler-emulator.js';
-import { type LocalSqs, startSqs } from '../../src/local/sqs.js';
+import { startEmulators } from '../../src/local/stack.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,29 +32,11 @@ declare module 'vitest' {
  * ```
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [sqsResult, ddbResult] = await Promise.allSettled([startSqs(), startDynamoDbLocal()]);
-  const sqs: LocalSqs | undefined = sqsResult.status === 'fulfilled' ? sqsResult.value : undefined;
-  const ddb: LocalDynamoDb | undefined =
-    ddbResult.status === 'fulfilled' ? ddbResult.value : undefined;
-  let scheduler: SchedulerEmulator | undefined;
-  const teardown = async () => {
-    await Promise.allSettled([scheduler?.stop(), sqs?.stop(), ddb?.stop()]);
-  };
-  try {
-    if (sqsResult.status === 'rejected') throw sqsResult.reason;
-    if (ddbResult.status === 'rejected') throw ddbResult.reason;
-    if (!sqs || !ddb) throw new Error('emulators did not start');
-    scheduler = await startSchedulerEmulator({ sqsEndpoint: sqs.endpoint });
-    project.provide('localEndpoints', {
-      sqs: sqs.endpoint,
-      dynamodb: ddb.endpoint,
-      scheduler: scheduler.endpoint,
-    });
-    project.provide('dynamodbPid', ddb.pid);
-    project.provide('dynamodbStartupMs', ddb.startupMs);
-  } catch (e) {
-    await teardown();
-    throw e;
-  }
-  return teardown;
+  // No endpoint given: all three are started (those started are stopped again if one fails).
+  const emulators = await startEmulators();
+  const ddb = emulators.dynamodb as LocalDynamoDb;
+  project.provide('localEndpoints', emulators.endpoints);
+  project.provide('dynamodbPid', ddb.pid);
+  project.provide('dynamodbStartupMs', ddb.startupMs);
+  return () => emulators.stop().catch(() => undefined);
 }
