@@ -460,29 +460,28 @@ export class EventSourceRunner {
     return failed;
   }
 
+  /** Deletes `records` in one request: a batch holds at most `batchSize` ≤ 10 records. */
   async #delete(records: SQSRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += 10) {
-      const chunk = records.slice(i, i + 10);
-      try {
-        const out = await this.#sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.#queueUrl,
-            Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
-          }),
-        );
-        this.#stats.deleted += out.Successful?.length ?? 0;
-        if (out.Failed && out.Failed.length > 0) {
-          this.#stats.errors++;
-          this.#onError(
-            new Error(
-              `DeleteMessageBatch failed for ${out.Failed.length} record(s): ${JSON.stringify(out.Failed)}`,
-            ),
-          );
-        }
-      } catch (error) {
+    if (records.length === 0) return;
+    try {
+      const out = await this.#sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.#queueUrl,
+          Entries: records.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      this.#stats.deleted += out.Successful?.length ?? 0;
+      if (out.Failed && out.Failed.length > 0) {
         this.#stats.errors++;
-        this.#onError(error);
+        this.#onError(
+          new Error(
+            `DeleteMessageBatch failed for ${out.Failed.length} record(s): ${JSON.stringify(out.Failed)}`,
+          ),
+        );
       }
+    } catch (error) {
+      this.#stats.errors++;
+      this.#onError(error);
     }
   }
 }
