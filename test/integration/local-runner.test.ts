@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -9,6 +8,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/core/clock.js';
 import { EventSourceRunner, type InvocationResult } from '../../src/local/runner.js';
+import { queueDepth } from './aws-helpers.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,19 +23,6 @@ async function eventually(
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(50);
   }
-}
-
-async function queueDepth(stack: TestStack, url: string): Promise<number> {
-  const { Attributes } = await stack.clients.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
 }
 
 async function sendFifo(stack: TestStack, items: { body: string; group: string }[]): Promise<void> {
@@ -143,7 +130,7 @@ describe('Class: EventSourceRunner', () => {
       blob: { binaryValue: 'AQID', stringListValues: [], binaryListValues: [], dataType: 'Binary' },
     });
     expect(record.md5OfMessageAttributes).toMatch(/^[0-9a-f]{32}$/);
-    expect(await queueDepth(stack, stack.queueUrls.tasks)).toBe(0);
+    expect(await queueDepth(stack.clients.sqs, stack.queueUrls.tasks)).toBe(0);
   });
 
   it('retries exactly the batchItemFailures and deletes the rest', async () => {
@@ -170,7 +157,9 @@ describe('Class: EventSourceRunner', () => {
 
     // Act
     runner.start();
-    await eventually(async () => (await queueDepth(stack, stack.queueUrls.tasks)) === 0);
+    await eventually(
+      async () => (await queueDepth(stack.clients.sqs, stack.queueUrls.tasks)) === 0,
+    );
     await sleep(1_500); // longer than the visibility timeout: anything not deleted would come back
     await runner.stop();
 
@@ -210,7 +199,9 @@ describe('Class: EventSourceRunner', () => {
 
     // Act
     runner.start();
-    await eventually(async () => thrown && (await queueDepth(stack, stack.queueUrls.tasks)) === 0);
+    await eventually(
+      async () => thrown && (await queueDepth(stack.clients.sqs, stack.queueUrls.tasks)) === 0,
+    );
     await runner.stop();
 
     // Assess
@@ -245,7 +236,7 @@ describe('Class: EventSourceRunner', () => {
     // Act
     runner.start();
     await eventually(
-      async () => calls >= 2 && (await queueDepth(stack, stack.queueUrls.tasks)) === 0,
+      async () => calls >= 2 && (await queueDepth(stack.clients.sqs, stack.queueUrls.tasks)) === 0,
     );
     await runner.stop();
 
@@ -322,7 +313,7 @@ describe('Class: EventSourceRunner', () => {
     // Assess
     expect(dead).toBe('poison');
     expect(receiveCounts).toEqual(['1', '2']);
-    expect(await queueDepth(stack, stack.queueUrls.tasks)).toBe(0);
+    expect(await queueDepth(stack.clients.sqs, stack.queueUrls.tasks)).toBe(0);
   });
 
   it('keeps order within a message group, across a retried failure', async () => {
