@@ -479,7 +479,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
           throw new RecordFailedError('RETRY', `retry in ${delayS} s`);
         }
         case 'busy': {
-          const seconds = Math.max(1, Math.ceil((outcome.leaseUntil - now) / 1000));
+          const seconds = Math.max(1, Math.ceil((outcome.leaseUntil - clock.now()) / 1000));
           await setVisibility(record, seconds);
           log.info('task is held by another attempt', {
             ...fields,
