@@ -84,8 +84,6 @@ export async function dispatch(
   options: {
     /** Deduplication id per signature (FIFO task queue only). @default the UUID */
     deduplicationId?: (signature: Signature) => string;
-    /** Write PENDING first. @default true */
-    writePending?: boolean;
   } = {},
 ): Promise<DispatchRoute[]> {
   const now = deps.clock.now();
@@ -134,15 +132,13 @@ export async function dispatch(
       routes.push('schedule');
     }
 
-    if (options.writePending !== false) {
-      pending.push(
-        deps.backend.putPending(signature, {
-          now,
-          expiresAt,
-          ...(body === undefined ? {} : { body }),
-        }),
-      );
-    }
+    pending.push(
+      deps.backend.putPending(signature, {
+        now,
+        expiresAt,
+        ...(body === undefined ? {} : { body }),
+      }),
+    );
   }
 
   await Promise.all(pending);

@@ -90,8 +90,6 @@ describe('Function: dispatch', () => {
     await expect(one).rejects.toThrow('queue down');
     d.broker.failNext('publish');
     d.broker.failNext('publishDelayed');
-    await expect(dispatch([a, b], { ...d }, { writePending: false })).rejects.toThrow(
-      '2 of 2 sends failed',
-    );
+    await expect(dispatch([a, b], { ...d })).rejects.toThrow('2 of 2 sends failed');
   });
 });
