@@ -118,6 +118,11 @@ const notDeadLettered = `(attribute_not_exists(#${A.deadLettered}) OR #${A.deadL
 const stateNotFinal = `NOT #${A.state} IN (:SUCCESS, :FAILURE)`;
 /** STARTED by the caller's attempt: the caller still owns the task. */
 const startedByAttempt = `(#${A.state} = :STARTED AND #${A.attempt} = :attempt)`;
+/**
+ * No live lease: not STARTED, or STARTED with a lease that has ended (`LeaseUntil <= :now`, epoch
+ * ms) or is missing. A live lease means another attempt is running the task right now.
+ */
+const noLiveLease = `(#${A.state} <> :STARTED OR attribute_not_exists(#${A.lease}) OR #${A.lease} <= :now)`;
 /** Not yet started: PENDING or RETRY (what `revoke` may cancel). */
 const stateRevocable = `#${A.state} IN (:PENDING, :RETRY)`;
 /** The new TTL does not shorten the item's life (DynamoDB has no max(); see the module docs). */
@@ -144,6 +149,12 @@ function isLive(item: Item | undefined, now: number): item is Item {
   if (item === undefined) return false;
   const ttl = item[A.ttl];
   return typeof ttl !== 'number' || ttl * 1000 > now;
+}
+
+/** JS mirror of `noLiveLease`, negated: STARTED with `LeaseUntil > now`. */
+function hasLiveLease(item: Item, now: number): boolean {
+  const lease = item[A.lease];
+  return item[A.state] === 'STARTED' && typeof lease === 'number' && lease > now;
 }
 
 /** Keeps only the placeholders an expression uses (DynamoDB rejects unused ones). */
@@ -543,15 +554,18 @@ export class DynamoDbResultBackend implements ResultBackend {
       });
       return r.ok;
     }
-    // No claim: any state but a final one, or an absent (or expired) item, which is created.
+    // No claim: any state but a final one and not leased by a running attempt, or an absent (or
+    // expired) item, which is created.
     const r = await this.#transition({
       uuid: signature.UUID,
       now,
       expiresAt,
-      condition: `${itemAbsent} OR (${itemLive} AND ${stateNotFinal})`,
+      condition: `${itemAbsent} OR (${itemLive} AND ${stateNotFinal} AND ${noLiveLease})`,
       allows: (old) =>
         old === undefined ||
-        (isLive(old, now) && !['SUCCESS', 'FAILURE'].includes(old[A.state] as string)),
+        (isLive(old, now) &&
+          !['SUCCESS', 'FAILURE'].includes(old[A.state] as string) &&
+          !hasLiveLease(old, now)),
       set: [
         ...set,
         `#${A.name} = if_not_exists(#${A.name}, :name)`,

@@ -276,7 +276,10 @@ export class MemoryResultBackend implements ResultBackend {
       const old = this.#live(signature.UUID, now);
       if (old === undefined)
         rec = this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'FAILURE');
-      else if (old.state !== 'SUCCESS' && old.state !== 'FAILURE') rec = old;
+      else if (old.state === 'STARTED') {
+        // Another attempt holds a live lease: it runs the task now and writes the final state.
+        if (old.leaseUntil === null || old.leaseUntil <= now) rec = old;
+      } else if (old.state !== 'SUCCESS' && old.state !== 'FAILURE') rec = old;
     }
     if (rec === undefined) return this.#refused(false);
     this.#write({

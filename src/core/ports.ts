@@ -134,10 +134,13 @@ export interface ResultBackend {
 
   /**
    * → FAILURE with the error. With `attempt`, the condition is STARTED by that attempt; without
-   * (a message that never got a claim: unregistered task, invalid args, crash loop, revoked), any
-   * state but SUCCESS and FAILURE, or an absent item (then created, `name` taken from the
-   * signature). `deadLetterReason` also marks the task dead-lettered. Returns `false` when the
-   * condition failed.
+   * (a message that never got a claim: unregistered task, invalid args, receive limit, crash loop,
+   * an undecodable delay body), PENDING, RECEIVED, RETRY, STARTED with an expired lease
+   * (`leaseUntil <= now`, or none), or an absent or expired item (then created, `name` taken from
+   * the signature). Never SUCCESS or FAILURE, and never STARTED with a live lease
+   * (`leaseUntil > now`): another attempt is running the task and will write its final state.
+   * `deadLetterReason` also marks the task dead-lettered. Returns `false` when the condition
+   * failed.
    */
   markFailure(
     signature: Pick<Signature, 'UUID' | 'Name'>,

@@ -578,12 +578,10 @@ export function resultBackendConformance(
         });
       });
 
-      it('without an attempt, fails any task that is not finished', async () => {
+      it('without an attempt, fails a waiting task (PENDING, RETRY)', async () => {
         // Prepare
         const pending = fresh();
         await backend.putPending(pending.sig, { now: pending.t0, expiresAt: pending.t0 + HOUR });
-        const started = fresh();
-        await backend.claim(started.sig, opts(started.t0));
         const retrying = fresh();
         await backend.claim(retrying.sig, opts(retrying.t0));
         await backend.markRetry(retrying.sig.UUID, 1, 'x', {
@@ -593,23 +591,88 @@ export function resultBackendConformance(
 
         // Act
         const written = await Promise.all(
-          [pending, started, retrying].map(({ sig, t0 }) =>
-            backend.markFailure(sig, 'crash loop', {
+          [pending, retrying].map(({ sig, t0 }) =>
+            backend.markFailure(sig, 'received 100 times', {
               now: t0 + S,
               expiresAt: t0 + HOUR,
-              deadLetterReason: 'crash-loop',
+              deadLetterReason: 'receive-limit',
             }),
           ),
         );
         const states = await Promise.all(
-          [pending, started, retrying].map(({ sig, t0 }) => backend.get(sig.UUID, { now: t0 + S })),
+          [pending, retrying].map(({ sig, t0 }) => backend.get(sig.UUID, { now: t0 + S })),
         );
 
         // Assess
-        expect(written).toStrictEqual([true, true, true]);
+        expect(written).toStrictEqual([true, true]);
         for (const rec of states) {
-          expect(rec).toMatchObject({ state: 'FAILURE', deadLettered: true, leaseUntil: null });
+          expect(rec).toMatchObject({
+            state: 'FAILURE',
+            deadLettered: true,
+            deadLetterReason: 'receive-limit',
+            leaseUntil: null,
+          });
         }
+      });
+
+      it('markFailure without an attempt leaves a STARTED task with a live lease alone and returns false', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.claim(sig, opts(t0, { leaseMs: 10 * S }));
+
+        // Act
+        const written = await backend.markFailure(sig, 'received 100 times', {
+          now: t0 + 10 * S - 1,
+          expiresAt: t0 + HOUR,
+          deadLetterReason: 'receive-limit',
+        });
+        const rec = await backend.get(sig.UUID, { now: t0 + S });
+        const succeeded = await backend.markSuccess(sig.UUID, 1, [], {
+          now: t0 + 2 * S,
+          expiresAt: t0 + HOUR,
+        });
+
+        // Assess
+        expect(written).toBe(false);
+        expect(rec).toMatchObject({
+          state: 'STARTED',
+          attempt: 1,
+          leaseUntil: t0 + 10 * S,
+          error: null,
+          deadLettered: false,
+          deadLetterReason: null,
+        });
+        expect(succeeded).toBe(true);
+        expect((await backend.get(sig.UUID, { now: t0 + 2 * S }))?.state).toBe('SUCCESS');
+      });
+
+      it('markFailure without an attempt fails a STARTED task whose lease expired', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.claim(sig, opts(t0, { leaseMs: 10 * S }));
+
+        // Act (a lease ending exactly now has expired, as for claim)
+        const written = await backend.markFailure(sig, 'crash loop', {
+          now: t0 + 10 * S,
+          expiresAt: t0 + HOUR,
+          deadLetterReason: 'crash-loop',
+        });
+        const rec = await backend.get(sig.UUID, { now: t0 + 10 * S });
+        const late = await backend.markSuccess(sig.UUID, 1, [], {
+          now: t0 + 11 * S,
+          expiresAt: t0 + HOUR,
+        });
+
+        // Assess
+        expect(written).toBe(true);
+        expect(rec).toMatchObject({
+          state: 'FAILURE',
+          error: 'crash loop',
+          leaseUntil: null,
+          deadLettered: true,
+          deadLetterReason: 'crash-loop',
+        });
+        expect(late).toBe(false);
       });
 
       it('without an attempt, leaves SUCCESS and FAILURE alone', async () => {

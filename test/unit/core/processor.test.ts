@@ -588,6 +588,46 @@ describe('Function: createProcessor', () => {
       expect(outcome).toMatchObject({ kind: 'dead-letter', reason: 'receive-limit' });
     });
 
+    it('dead-letters a message at the receive limit while another attempt holds a live lease, leaving the record to that attempt', async () => {
+      // Prepare
+      const { processor, backend, clock, now } = setup({ maxReceiveCount: 5 });
+      const s = sig('nothing');
+      const live = await backend.claim(s, {
+        now: clock.now(),
+        leaseUntil: clock.now() + 90_000,
+        expiresAt: clock.now() + 3_600_000,
+        maxCrashes: 3,
+      });
+      const runs = calls.nothing?.length ?? 0;
+
+      // Act
+      const outcome = await processor.process(s, delivery({ receiveCount: 5 }));
+      const during = await backend.get(s.UUID, now());
+      const succeeded = await backend.markSuccess(s.UUID, 1, [], {
+        now: clock.now(),
+        expiresAt: clock.now() + 3_600_000,
+      });
+
+      // Assess
+      expect(live).toMatchObject({ kind: 'claimed', attempt: 1 });
+      expect(outcome).toStrictEqual({
+        kind: 'dead-letter',
+        uuid: s.UUID,
+        reason: 'receive-limit',
+        detail: 'received 5 times (limit 5)',
+      });
+      expect(calls.nothing?.length ?? 0).toBe(runs);
+      expect(during).toMatchObject({
+        state: 'STARTED',
+        attempt: 1,
+        deadLettered: false,
+        deadLetterReason: null,
+        error: null,
+      });
+      expect(succeeded).toBe(true);
+      expect((await backend.get(s.UUID, now()))?.state).toBe('SUCCESS');
+    });
+
     it('acknowledges a message that fails a pre-claim check when its task already finished', async () => {
       // Prepare
       const { processor } = setup({ maxReceiveCount: 3 });
@@ -825,8 +865,9 @@ describe('Function: createProcessor', () => {
       const { processor, backend, logger, clock, now } = setup();
       const s = sig('inspect', [{ Type: 'string', Value: 'x' }]);
       inTask = async () => {
+        // Written as if after the lease (90 s) ended: a live lease is never overwritten.
         await backend.markFailure(s, 'taken', {
-          now: clock.now(),
+          now: clock.now() + 90_000,
           expiresAt: clock.now() + 60_000,
         });
       };
@@ -846,8 +887,9 @@ describe('Function: createProcessor', () => {
       // Prepare
       const { processor, backend, clock } = setup();
       const steal = (s: Signature) => async () => {
+        // Written as if after the lease (90 s) ended: a live lease is never overwritten.
         await backend.markFailure(s, 'taken', {
-          now: clock.now(),
+          now: clock.now() + 90_000,
           expiresAt: clock.now() + 60_000,
         });
         throw new Error('then failed');
