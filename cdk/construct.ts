@@ -44,6 +44,8 @@ import { Construct } from 'constructs';
 import {
   DEFAULTS,
   ENV,
+  MACHINERY_ENV_KEYS,
+  type MachineryEnvKey,
   QUEUES,
   type QueueId,
   type QueueSpec,
@@ -52,6 +54,8 @@ import {
   TABLES,
   type TableId,
 } from '../src/core/resources.js';
+
+export { MACHINERY_ENV_KEYS, type MachineryEnvKey };
 
 /** The repository root (the parent of `cdk/`): default project root of the bundles. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,30 +77,6 @@ const SQS_LIMITS = {
   minRetentionSeconds: 60,
   maxRetentionSeconds: 1_209_600,
 } as const;
-
-/**
- * The `ENV` keys whose variables configure a deployment (`MACHINERY_*`; the `AWS_*` ones are the SDK's).
- *
- * @example
- * ```ts
- * const key: MachineryEnvKey = 'taskQueueUrl'; // ENV[key] === 'MACHINERY_TASK_QUEUE_URL'
- * ```
- */
-export type MachineryEnvKey = {
-  [K in keyof typeof ENV]: (typeof ENV)[K] extends `MACHINERY_${string}` ? K : never;
-}[keyof typeof ENV];
-
-/**
- * The `ENV` keys of a deployment, in `ENV` order.
- *
- * @example
- * ```ts
- * for (const key of MACHINERY_ENV_KEYS) console.log(ENV[key]); // MACHINERY_TASK_QUEUE_URL …
- * ```
- */
-export const MACHINERY_ENV_KEYS: readonly MachineryEnvKey[] = (
-  Object.keys(ENV) as (keyof typeof ENV)[]
-).filter((k): k is MachineryEnvKey => ENV[k].startsWith('MACHINERY_'));
 
 /**
  * The CloudFormation output key of an environment variable: its name in PascalCase

@@ -233,3 +233,61 @@ export class TaskDefinitionError extends MachineryError {
     super('INVALID_TASK_DEFINITION', message);
   }
 }
+
+/**
+ * A write or send refused because of what the message holds (an item over DynamoDB's 400 KB
+ * because a field is huge, a value AWS validates and rejects). Retrying the same message fails the
+ * same way, so the worker dead-letters it (`message-rejected`) instead of returning it to the
+ * queue.
+ *
+ * @example
+ * ```ts
+ * throw new MessageRejectedError('DynamoDB refused the item: Item size has exceeded the maximum allowed size');
+ * ```
+ */
+export class MessageRejectedError extends MachineryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MESSAGE_REJECTED', message, options);
+  }
+}
+
+/**
+ * What kind of fault an error is, as the worker must treat it:
+ *
+ * | kind | cause | the worker |
+ * | --- | --- | --- |
+ * | `transient` | throttling, timeouts, 5xx | batch item failure; no retry consumed |
+ * | `deployment` | access denied, a missing table or queue, an unreachable endpoint, no credentials, a KMS key | batch item failure, counted in the `DeploymentErrors` metric; never dead-lettered, never counted against a task |
+ * | `message` | the message's content ({@link MessageRejectedError}) | dead-letter at once (`message-rejected`) |
+ * | `unclassified` | anything else | batch item failure; the same code on consecutive receives of one message dead-letters it (`repeated-error`) |
+ *
+ * @example
+ * ```ts
+ * const { kind, code } = classifyFault(err); // { kind: 'deployment', code: 'ACCESS_DENIED' }
+ * ```
+ */
+export type FaultKind = 'transient' | 'deployment' | 'message' | 'unclassified';
+
+/**
+ * Classifies an error already translated at the adapter edge (see {@link FaultKind}). `code` is
+ * the error's stable code when it has one, else its name.
+ *
+ * @example
+ * ```ts
+ * classifyFault(new TransientInfrastructureError('throttled')); // { kind: 'transient', code: 'TRANSIENT_INFRASTRUCTURE' }
+ * ```
+ */
+export function classifyFault(error: unknown): { kind: FaultKind; code: string } {
+  if (error instanceof TransientInfrastructureError) return { kind: 'transient', code: error.code };
+  if (error instanceof MessageRejectedError) return { kind: 'message', code: error.code };
+  if (error instanceof InfrastructureError) return { kind: 'deployment', code: error.code };
+  if (error instanceof MachineryError) return { kind: 'unclassified', code: error.code };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      kind: 'unclassified',
+      code: typeof code === 'string' && code !== '' ? code : error.name,
+    };
+  }
+  return { kind: 'unclassified', code: typeof error };
+}

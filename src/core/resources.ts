@@ -56,6 +56,27 @@ export const DEFAULTS = {
   schedulerMaxInputBytes: 8_192,
 } as const;
 
+/**
+ * The CloudWatch metrics the worker emits (embedded metric format, Powertools Metrics) and the
+ * construct alarms on. Every metric carries the `service` dimension.
+ *
+ * @example
+ * ```ts
+ * new Metric({ namespace: METRICS.namespace, metricName: METRICS.deploymentErrors,
+ *   dimensionsMap: { service: METRICS.service } });
+ * ```
+ */
+export const METRICS = {
+  /** CloudWatch namespace. */
+  namespace: 'Machinery',
+  /** Value of the `service` dimension on every metric the worker emits. */
+  service: 'machinery-worker',
+  /** Errors of the deployment (access denied, a missing table or queue, an unreachable endpoint): count. */
+  deploymentErrors: 'DeploymentErrors',
+  /** One unclassified error code seen on 3 or more different messages within 5 minutes: count. */
+  systemicErrors: 'SystemicErrors',
+} as const;
+
 /** Logical ids of the queues. */
 export type QueueId = 'tasks' | 'tasksDlq' | 'delay' | 'delayDlq' | 'schedulerDlq';
 
@@ -210,6 +231,30 @@ export const ENV = {
   scheduleGroup: 'MACHINERY_SCHEDULE_GROUP',
   schedulerRoleArn: 'MACHINERY_SCHEDULER_ROLE_ARN',
 } as const;
+
+/**
+ * The `ENV` keys whose variables configure a deployment (`MACHINERY_*`; the `AWS_*` ones are the SDK's).
+ *
+ * @example
+ * ```ts
+ * const key: MachineryEnvKey = 'taskQueueUrl'; // ENV[key] === 'MACHINERY_TASK_QUEUE_URL'
+ * ```
+ */
+export type MachineryEnvKey = {
+  [K in keyof typeof ENV]: (typeof ENV)[K] extends `MACHINERY_${string}` ? K : never;
+}[keyof typeof ENV];
+
+/**
+ * The `ENV` keys of a deployment, in `ENV` order.
+ *
+ * @example
+ * ```ts
+ * for (const key of MACHINERY_ENV_KEYS) console.log(ENV[key]); // MACHINERY_TASK_QUEUE_URL …
+ * ```
+ */
+export const MACHINERY_ENV_KEYS: readonly MachineryEnvKey[] = (
+  Object.keys(ENV) as (keyof typeof ENV)[]
+).filter((k): k is MachineryEnvKey => ENV[k].startsWith('MACHINERY_'));
 
 /**
  * Concrete names of every resource for one deployment (or one local run / one test).

@@ -174,4 +174,6 @@ export type DeadLetterReason =
   | 'invalid-args'
   | 'crash-loop'
   | 'permanent-failure'
-  | 'receive-limit';
+  | 'receive-limit'
+  | 'message-rejected'
+  | 'repeated-error';
