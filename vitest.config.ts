@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Three projects: `unit` (pure logic, no network), `cdk` (template assertions and cdk-nag on the
  * synthesized stack, offline) and `integration` (real emulators over HTTP, started once per run by
- * `test/integration/global-setup.ts`). Coverage of `src/core` is enforced.
+ * `test/integration/global-setup.ts`). Coverage of `src/core` is enforced. A
+ * `TimeoutOverflowWarning` fails every project (`test/setup/`).
  */
 export default defineConfig({
   test: {
@@ -19,6 +20,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          setupFiles: ['test/setup/timeout-overflow.ts'],
         },
       },
       {
@@ -26,6 +28,7 @@ export default defineConfig({
           name: 'cdk',
           include: ['test/cdk/**/*.test.ts'],
           environment: 'node',
+          setupFiles: ['test/setup/timeout-overflow.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
@@ -35,7 +38,11 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: ['test/setup/timeout-overflow.ts'],
+          globalSetup: [
+            'test/setup/global-timeout-overflow.ts',
+            'test/integration/global-setup.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: true,

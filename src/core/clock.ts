@@ -23,10 +23,93 @@ export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
   /**
-   * Resolves once `ms` milliseconds have passed on this clock (or at once when `ms <= 0`).
+   * Resolves once `ms` milliseconds have passed on this clock (or at once when `ms <= 0`), for any
+   * length: a sleep longer than Node's 2^31 − 1 ms timer limit still lasts `ms`.
    * Rejects with the signal's reason when `signal` aborts first.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * The longest delay Node's `setTimeout` honours: 2^31 − 1 ms (about 24.8 days). A longer delay
+ * fires after 1 ms with a `TimeoutOverflowWarning`.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A timer started by {@link setLongTimeout}. */
+export interface LongTimeout {
+  /** Cancels the timer; does nothing once it fired or was cleared. */
+  clear(): void;
+}
+
+/**
+ * The timer functions {@link setLongTimeout} schedules with, injectable so a test can observe the
+ * chunks it asks for.
+ */
+export interface TimerFunctions {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@link setLongTimeout}. */
+export interface LongTimeoutOptions {
+  /**
+   * When `false`, the pending timer does not keep the process alive (Node's `timer.unref()`).
+   * @default true
+   */
+  ref?: boolean;
+  /**
+   * Where the underlying timers come from.
+   * @default the global `setTimeout` / `clearTimeout`
+   */
+  timers?: TimerFunctions;
+}
+
+const globalTimers: TimerFunctions = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+};
+
+/**
+ * `setTimeout` for any delay: a delay longer than {@link MAX_TIMEOUT_MS} is waited out in chunks
+ * of at most that length, so the callback runs once, after `ms` milliseconds, and the process wakes
+ * once per ~24.8 days meanwhile. `ms` of `Infinity` never fires; `NaN` or a negative `ms` fires as
+ * soon as possible, like `setTimeout`.
+ *
+ * @example
+ * ```ts
+ * const timer = setLongTimeout(() => console.log('30 days later'), 30 * 86_400_000);
+ * timer.clear();
+ * ```
+ */
+export function setLongTimeout(
+  fn: () => void,
+  ms: number,
+  options: LongTimeoutOptions = {},
+): LongTimeout {
+  const timers = options.timers ?? globalTimers;
+  let remaining = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+  let handle: unknown;
+  let cleared = false;
+  const arm = () => {
+    const chunk = Math.min(remaining, MAX_TIMEOUT_MS);
+    remaining -= chunk;
+    handle = timers.setTimeout(() => {
+      handle = undefined;
+      if (cleared) return;
+      if (remaining > 0) arm();
+      else fn();
+    }, chunk);
+    if (options.ref === false) (handle as { unref?: () => void } | null)?.unref?.();
+  };
+  arm();
+  return {
+    clear() {
+      cleared = true;
+      if (handle !== undefined) timers.clearTimeout(handle);
+      handle = undefined;
+    },
+  };
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -40,16 +123,13 @@ function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
       return;
     }
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.clear();
       reject(abortError(signal as AbortSignal));
     };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.max(0, ms),
-    );
+    const timer = setLongTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
