@@ -4,33 +4,11 @@
  * driven by a local event-source runner as Lambda would drive it. Used by `machinery local up` and
  * `machinery demo`.
  *
- * ## The `--tasks` module
- *
- * `machinery local up --tasks ./my-tasks.ts` imports the module (path relative to the current
- * directory; TypeScript works, the CLI runs under tsx) and registers what it exports, the first
- * that is present:
- *
- * 1. `registry`: a task registry (`createRegistry(...)` of `src/core/registry.ts`);
- * 2. `tasks`: what `createRegistry` accepts — an array of `defineTask(...)` tasks, or an object of
- *    tasks and plain functions by name (`{ add: (a, b) => a + b }`, like machinery's `RegisterTasks`);
- * 3. the default export, as either of the above.
- *
- * ```ts
- * // my-tasks.ts
- * import { defineTask } from 'machinery-serverless/core/registry';
- * export const tasks = [defineTask({ name: 'greet', args: ['string'], run: (_ctx, who) => `hello ${who}` })];
- * ```
- *
- * Without `--tasks`, the example worker's tasks run (examples/worker.ts: machinery's documented
- * examples; `MACHINERY_EXAMPLE_LONG_RUNNING_MS` sets how long `long_running_task` runs).
+ * The tasks it runs come from the task loader (`./task-loader.ts`).
  *
  * @module
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { TaskLookup } from '../core/processor.js';
-import { createRegistry } from '../core/registry.js';
 import { DEFAULTS } from '../core/resources.js';
 import { createForwarder, sqsDeadLetterSink } from '../handlers/forwarder.js';
 import { createWorker, fromPowertools } from '../handlers/worker.js';
@@ -38,82 +16,10 @@ import { EventSourceRunner } from '../local/runner.js';
 import { type LocalStack, startLocalStack } from '../local/stack.js';
 import { type Connection, connect } from './clients.js';
 import { configFromLocalValues } from './config.js';
-import { UsageError } from './errors.js';
+import type { LocalTasks } from './task-loader.js';
 
 /** How long stopping waits for running tasks before stopping the emulators under them, ms. */
 const STOP_GRACE_MS = 3_000;
-
-/**
- * A registry of tasks the local worker runs.
- *
- * @example
- * ```ts
- * const tasks: LocalTasks = { names: ['add'], lookup: createRegistry([add]) };
- * ```
- */
-export interface LocalTasks {
-  names: readonly string[];
-  lookup: TaskLookup;
-}
-
-function isRegistry(v: unknown): v is TaskLookup & { names: readonly string[] } {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as { get?: unknown }).get === 'function' &&
-    Array.isArray((v as { names?: unknown }).names)
-  );
-}
-
-function toTasks(value: unknown, where: string): LocalTasks {
-  if (isRegistry(value)) return { names: value.names, lookup: value };
-  try {
-    const registry = createRegistry(value as Parameters<typeof createRegistry>[0]);
-    return { names: registry.names, lookup: registry };
-  } catch (e) {
-    throw new UsageError(`${where}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/**
- * The example worker's tasks (examples/worker.ts `registry`, machinery's documented examples): add,
- * multiply, sum_ints, sum_floats, concat, split, panic_task, long_running_task.
- *
- * @example
- * ```ts
- * const tasks = await exampleLocalTasks();
- * ```
- */
-export async function exampleLocalTasks(): Promise<LocalTasks> {
-  const { registry } = await import('../../examples/worker.js');
-  return toTasks(registry, 'examples/worker.ts');
-}
-
-/**
- * Loads a `--tasks` module (see the module documentation for its shape). Throws
- * {@link UsageError} (exit code 2) when it cannot be imported or exports no tasks.
- *
- * @example
- * ```ts
- * const tasks = await loadTasksModule('./my-tasks.ts', process.cwd());
- * ```
- */
-export async function loadTasksModule(path: string, cwd: string): Promise<LocalTasks> {
-  const file = resolve(cwd, path);
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (e) {
-    throw new UsageError(`--tasks: cannot load ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  const exported = mod.registry ?? mod.tasks ?? mod.default;
-  if (exported === undefined || exported === null) {
-    throw new UsageError(
-      `--tasks: ${file} exports no \`registry\`, \`tasks\` or default export (see \`machinery local up --help\`)`,
-    );
-  }
-  return toTasks(exported, `--tasks ${file}`);
-}
 
 /**
  * The running local system.

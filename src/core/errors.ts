@@ -8,6 +8,9 @@
  * @module
  */
 
+/** The class names of an error's prototype chain, under a registered symbol shared by every copy of this library. */
+const ERROR_KINDS: unique symbol = Symbol.for('machinery-serverless.error-kinds') as never;
+
 /**
  * Base class of every machinery-serverless error.
  *
@@ -24,6 +27,23 @@ export class MachineryError extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    const kinds: string[] = [];
+    for (let c: unknown = new.target; c !== Error && typeof c === 'function'; ) {
+      kinds.push((c as { name: string }).name);
+      c = Object.getPrototypeOf(c);
+    }
+    Object.defineProperty(this, ERROR_KINDS, { value: kinds });
+  }
+
+  /**
+   * `instanceof` that also recognises errors made by another copy of this library (a tasks module
+   * loaded as CommonJS beside the ES module build): an error is an instance of a class of this
+   * module when its own class, or one of its ancestors, has that class's name.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const kinds = (value as { [ERROR_KINDS]?: unknown } | null | undefined)?.[ERROR_KINDS];
+    return Array.isArray(kinds) && kinds.includes(this.name);
   }
 }
 

@@ -335,7 +335,33 @@ function toTaskValue(taskName: string, spec: ArgSpec, value: ArgValue, field: st
   return value;
 }
 
+/**
+ * The brand every task definition carries: a registered symbol (`Symbol.for`), so a task made by
+ * another copy of this library (a tasks module loaded as CommonJS beside the ES module build, two
+ * installs in one bundle) is still recognised, where `instanceof` would refuse it.
+ */
+const TASK_BRAND: unique symbol = Symbol.for('machinery-serverless.task') as never;
+
+/**
+ * Whether a value is a task definition made by `defineTask()` (or a registry built from plain
+ * functions), by any copy of this library.
+ *
+ * @example
+ * ```ts
+ * isTask(defineTask({ name: 'ping', run: () => 'pong' })); // true
+ * isTask({ name: 'ping' }); // false
+ * ```
+ */
+export function isTask(value: unknown): value is Task<string, readonly unknown[]> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [TASK_BRAND]?: unknown })[TASK_BRAND] === true
+  );
+}
+
 class DefinedTask implements AnyTask {
+  readonly [TASK_BRAND] = true;
   readonly name: string;
   readonly description: string | undefined;
   readonly args: readonly ArgSpec[] | null;
@@ -545,7 +571,7 @@ class Registry implements TaskRegistry {
 
   constructor(tasks: readonly AnyTask[]) {
     for (const task of tasks) {
-      if (!(task instanceof DefinedTask)) {
+      if (!isTask(task)) {
         throw new TaskDefinitionError(
           `${String((task as { name?: unknown })?.name ?? task)} is not a task: use defineTask()`,
         );
@@ -613,7 +639,7 @@ export function createRegistry(
 ): TaskRegistry {
   if (Array.isArray(tasks)) return new Registry(tasks);
   const list = Object.entries(tasks).map(([name, value]): AnyTask => {
-    if (value instanceof DefinedTask) {
+    if (isTask(value)) {
       if (value.name !== name) {
         throw new TaskDefinitionError(`key "${name}" holds the task named "${value.name}"`);
       }

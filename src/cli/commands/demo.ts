@@ -12,10 +12,11 @@ import type { TaskRecord } from '../../core/ports.js';
 import type { ArgInput } from '../../core/signature.js';
 import { newSignature } from '../../core/signature.js';
 import { describeError, EXIT } from '../errors.js';
-import { exampleLocalTasks, type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
+import { type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
 import type { CliIO } from '../main.js';
 import { formatPlainResults, formatTable } from '../output.js';
 import { redirectStdoutToStderr } from '../stdio.js';
+import { exampleLocalTasks } from '../task-loader.js';
 
 /** One demo task: what is sent and what must come back. */
 interface DemoCase {

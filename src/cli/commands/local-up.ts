@@ -18,15 +18,11 @@
  */
 import { formatEnvFile, LOCAL_ENV_FILE } from '../config.js';
 import { describeError, EXIT } from '../errors.js';
-import {
-  exampleLocalTasks,
-  type LocalRuntime,
-  loadTasksModule,
-  startLocalRuntime,
-} from '../local-runtime.js';
+import { type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
 import { acquireLocalLock } from '../local-state.js';
 import type { CliIO, LocalUpOptions } from '../main.js';
 import { redirectStdoutToStderr } from '../stdio.js';
+import { exampleLocalTasks, loadTasksModule } from '../task-loader.js';
 
 /** The one line `local up` prints on stdout once the stack is ready (a contract). */
 export const READY_LINE = `machinery local stack ready: ${LOCAL_ENV_FILE}`;

@@ -1,0 +1,127 @@
+/**
+ * The task loader: turns a user's tasks module into the tasks a worker runs. `machinery local up
+ * --tasks <module>` uses it (and so does every other command that runs a user's tasks), so the
+ * rules below hold in one place.
+ *
+ * ## What a tasks module exports
+ *
+ * The first of these that the module exports:
+ *
+ * 1. `registry`: a task registry (`createRegistry(...)`);
+ * 2. `tasks`: what `createRegistry` accepts — an array of `defineTask(...)` tasks, or an object of
+ *    tasks and plain functions by name (`{ add: (a, b) => a + b }`, like machinery's
+ *    `RegisterTasks`);
+ * 3. the default export, as either of the above;
+ * 4. otherwise, every named export that is a task definition (`export const add = defineTask(…)`).
+ *
+ * A Lambda handler (`export const worker = createWorker(…)`) is not a tasks module: the handler
+ * hides its tasks. Export the tasks it is built from as `tasks` beside it.
+ *
+ * Task definitions are recognised by a registered-symbol brand, not `instanceof`, so a module
+ * that the TypeScript loader runs as CommonJS (and so gets its own copy of this library) works.
+ *
+ * ```ts
+ * // my-tasks.ts
+ * import { defineTask } from 'machinery-serverless';
+ * export const tasks = [defineTask({ name: 'greet', args: ['string'], run: (_ctx, who) => `hello ${who}` })];
+ * ```
+ *
+ * @module
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TaskLookup } from '../core/processor.js';
+import { createRegistry, isTask } from '../core/registry.js';
+import { UsageError } from './errors.js';
+
+/**
+ * A registry of tasks a worker runs.
+ *
+ * @example
+ * ```ts
+ * const tasks: LocalTasks = { names: ['add'], lookup: createRegistry([add]) };
+ * ```
+ */
+export interface LocalTasks {
+  names: readonly string[];
+  lookup: TaskLookup;
+}
+
+/** What the help and the errors say a tasks module may export (one sentence). */
+export const TASKS_MODULE_EXPORTS =
+  'a `registry` (createRegistry), `tasks` (an array of defineTask tasks, or an object of tasks and functions by name), a default export of either, or tasks as named exports';
+
+function isRegistry(v: unknown): v is TaskLookup & { names: readonly string[] } {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { get?: unknown }).get === 'function' &&
+    Array.isArray((v as { names?: unknown }).names)
+  );
+}
+
+function toTasks(value: unknown, where: string): LocalTasks {
+  if (isRegistry(value)) return { names: value.names, lookup: value };
+  try {
+    const registry = createRegistry(value as Parameters<typeof createRegistry>[0]);
+    return { names: registry.names, lookup: registry };
+  } catch (e) {
+    throw new UsageError(`${where}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * The example worker's tasks (examples/worker.ts `registry`, machinery's documented examples): add,
+ * multiply, sum_ints, sum_floats, concat, split, panic_task, long_running_task.
+ *
+ * @example
+ * ```ts
+ * const tasks = await exampleLocalTasks();
+ * ```
+ */
+export async function exampleLocalTasks(): Promise<LocalTasks> {
+  const { registry } = await import('../../examples/worker.js');
+  return toTasks(registry, 'examples/worker.ts');
+}
+
+/**
+ * The tasks a loaded module exports, by the rules of the module documentation. Throws
+ * {@link UsageError} naming `where` when it exports none.
+ *
+ * @example
+ * ```ts
+ * const tasks = tasksOfModule(await import('./my-tasks.js'), './my-tasks.js');
+ * ```
+ */
+export function tasksOfModule(mod: Readonly<Record<string, unknown>>, where: string): LocalTasks {
+  const exported = mod.registry ?? mod.tasks ?? mod.default;
+  if (exported !== undefined && exported !== null) return toTasks(exported, where);
+  const named = Object.values(mod).filter(isTask);
+  if (named.length > 0) return toTasks(named, where);
+  const handler = Object.entries(mod).find(([, v]) => typeof v === 'function');
+  const hint =
+    handler === undefined
+      ? ''
+      : ` (\`${handler[0]}\` is a function, not a task: a Lambda handler hides its tasks, so export the tasks it is built from as \`tasks\`)`;
+  throw new UsageError(`${where} exports no tasks${hint}: export ${TASKS_MODULE_EXPORTS}`);
+}
+
+/**
+ * Loads a tasks module by path (relative to `cwd`). Throws {@link UsageError} (exit code 2) when
+ * it cannot be imported or exports no tasks.
+ *
+ * @example
+ * ```ts
+ * const tasks = await loadTasksModule('./my-tasks.ts', process.cwd());
+ * ```
+ */
+export async function loadTasksModule(path: string, cwd: string): Promise<LocalTasks> {
+  const file = resolve(cwd, path);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`--tasks: cannot load ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return tasksOfModule(mod, `--tasks ${file}`);
+}
