@@ -20,11 +20,12 @@
  *
  * @module
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTimeout } from './duration.js';
 import { describeError, EXIT, UsageError } from './errors.js';
+import { TASKS_MODULE_EXPORTS } from './task-loader.js';
 
 /**
  * Where a command reads its environment and writes its output (the process by default; tests
@@ -96,6 +97,20 @@ function parseRetry(text: string): number {
 }
 
 /**
+ * The `version` of this package's `package.json` (two directories above this module, in the
+ * sources and in the built output alike).
+ *
+ * @example
+ * ```ts
+ * packageVersion(); // '0.1.0'
+ * ```
+ */
+export function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/**
  * Builds the `machinery` program. Every command's action resolves to its exit code through
  * `setExitCode`; commander's own errors are thrown (`exitOverride`) and mapped by {@link runCli}.
  *
@@ -111,6 +126,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .description(
       'machinery-serverless: a task queue on SQS FIFO, Lambda, DynamoDB and EventBridge Scheduler',
     )
+    .version(packageVersion(), '-V, --version', 'print the version of machinery-serverless')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout(s),
@@ -133,7 +149,7 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     )
     .option(
       '--tasks <module>',
-      'module whose exported `tasks` (or `worker` handler) the worker runs (default: the example tasks)',
+      `tasks module the worker runs (default: the example tasks); it exports ${TASKS_MODULE_EXPORTS}`,
     )
     .action(async (opts: LocalUpOptions) => {
       const { localUp } = await import('./commands/local-up.js');

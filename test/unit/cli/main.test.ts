@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError as AwsConfigError } from '../../../src/aws/errors.js';
 import {
@@ -35,6 +36,40 @@ describe('Function: runCli', () => {
     expect(io.out.join('')).toMatch(/Usage: machinery/);
     expect(io.out.join('')).toMatch(/local[\s\S]*send[\s\S]*status[\s\S]*demo/);
     expect(io.err).toEqual([]);
+  });
+
+  it.each([['--version'], ['-V']])(
+    'prints the package version on stdout and exits 0 with %s',
+    async (flag) => {
+      // Prepare
+      const io = fakeIO();
+      const { version } = JSON.parse(
+        readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+      ) as { version: string };
+
+      // Act
+      const code = await runCli([flag], io);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(io.out.join('')).toBe(`${version}\n`);
+      expect(io.err).toEqual([]);
+    },
+  );
+
+  it('says in the help of local up what a tasks module may export, and no `worker` handler', async () => {
+    // Prepare
+    const io = fakeIO();
+
+    // Act
+    const code = await runCli(['local', 'up', '--help'], io);
+
+    // Assess
+    const help = io.out.join('').replace(/\s+/g, ' ');
+    expect(code).toBe(0);
+    expect(help).toContain('`registry`');
+    expect(help).toContain('tasks as named exports');
+    expect(help).not.toContain('handler');
   });
 
   it.each([
