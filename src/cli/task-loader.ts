@@ -31,6 +31,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskLookup } from '../core/processor.js';
+import type { ArgSpec } from '../core/registry.js';
 import { createRegistry, isTask } from '../core/registry.js';
 import { UsageError } from './errors.js';
 
@@ -124,4 +125,39 @@ export async function loadTasksModule(path: string, cwd: string): Promise<LocalT
     throw new UsageError(`--tasks: cannot load ${file}: ${(e as Error).message}`, { cause: e });
   }
   return tasksOfModule(mod, `--tasks ${file}`);
+}
+
+/** An example `TYPE:VALUE` argument of `machinery send` for the arg spec at position `i`. */
+function exampleArg(spec: ArgSpec, i: number): string {
+  const type = typeof spec === 'string' ? spec : spec.type;
+  if (type === '[]byte') return '[]byte:aGVsbG8=';
+  const element = type.replace(/^\[\]/, '');
+  const value =
+    element === 'bool'
+      ? 'true'
+      : element === 'string'
+        ? 'hello'
+        : element.startsWith('float')
+          ? `${i + 1}.5`
+          : `${i + 1}`;
+  return type.startsWith('[]') ? `${type}:${value},${value}` : `${type}:${value}`;
+}
+
+/**
+ * A `machinery send` command line for one of the registered tasks, with example arguments of the
+ * declared types (two for a variadic rest): `add` when it is registered (machinery's first
+ * example), else the first task. `undefined` when no task is registered.
+ *
+ * @example
+ * ```ts
+ * sendHint(await exampleLocalTasks()); // 'send add int64:1 int64:2 --wait'
+ * ```
+ */
+export function sendHint(tasks: LocalTasks): string | undefined {
+  const name = tasks.names.includes('add') ? 'add' : tasks.names[0];
+  if (name === undefined) return undefined;
+  const task = tasks.lookup.get(name);
+  const rest = task?.rest ?? undefined;
+  const specs = [...(task?.args ?? []), ...(rest === undefined ? [] : [rest, rest])];
+  return ['send', name, ...specs.map(exampleArg), '--wait'].join(' ');
 }

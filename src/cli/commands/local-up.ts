@@ -22,7 +22,7 @@ import { type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
 import { acquireLocalLock } from '../local-state.js';
 import type { CliIO, LocalUpOptions } from '../main.js';
 import { redirectStdoutToStderr } from '../stdio.js';
-import { exampleLocalTasks, loadTasksModule } from '../task-loader.js';
+import { exampleLocalTasks, loadTasksModule, sendHint } from '../task-loader.js';
 
 /** The one line `local up` prints on stdout once the stack is ready (a contract). */
 export const READY_LINE = `machinery local stack ready: ${LOCAL_ENV_FILE}`;
@@ -105,9 +105,12 @@ export async function localUp(opts: LocalUpOptions, io: CliIO): Promise<number> 
       lock.writeEnv(formatEnvFile(runtime.stack.env));
       io.stdout(`${READY_LINE}\n`);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      const hint = sendHint(tasks);
       io.stderr(
         `machinery: ready in ${seconds} s; worker tasks: ${tasks.names.join(', ')}\n` +
-          'machinery: try `npm run -s machinery -- send add int64:1 int64:2 --wait` in this directory; Ctrl-C stops\n',
+          (hint === undefined
+            ? 'machinery: Ctrl-C stops\n'
+            : `machinery: try \`npm run -s machinery -- ${hint}\` in this directory; Ctrl-C stops\n`),
       );
     }
     const reason = await stop.wait;

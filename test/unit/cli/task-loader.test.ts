@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/errors.js';
-import { exampleLocalTasks, loadTasksModule } from '../../../src/cli/task-loader.js';
+import { exampleLocalTasks, loadTasksModule, sendHint } from '../../../src/cli/task-loader.js';
+import { bigintArg, createRegistry, defineTask } from '../../../src/core/registry.js';
 
 const REGISTRY_URL = new URL('../../../src/core/registry.ts', import.meta.url).href;
 const SRC = fileURLToPath(new URL('../../../src', import.meta.url));
@@ -152,5 +153,42 @@ describe('Function: exampleLocalTasks', () => {
         'panic_task',
       ]),
     );
+  });
+});
+
+describe('Function: sendHint', () => {
+  it("suggests machinery's `add` when it is registered", async () => {
+    // Act
+    const hint = sendHint(await exampleLocalTasks());
+
+    // Assess
+    expect(hint).toBe('send add int64:1 int64:2 --wait');
+  });
+
+  it('suggests a registered task with example values of its declared types when `add` is not registered', () => {
+    // Prepare
+    const registry = createRegistry([
+      defineTask({
+        name: 'greet',
+        args: ['string', 'bool', '[]float64', '[]byte', bigintArg('uint64')],
+        run: () => 'hi',
+      }),
+    ]);
+
+    // Act
+    const hint = sendHint({ names: registry.names, lookup: registry });
+
+    // Assess
+    expect(hint).toBe(
+      'send greet string:hello bool:true []float64:3.5,3.5 []byte:aGVsbG8= uint64:5 --wait',
+    );
+  });
+
+  it('suggests no command when no task is registered', () => {
+    // Act
+    const hint = sendHint({ names: [], lookup: createRegistry([]) });
+
+    // Assess
+    expect(hint).toBeUndefined();
   });
 });
