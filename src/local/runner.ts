@@ -14,8 +14,12 @@
  * - Failed records are left alone (their visibility is not changed): they reappear when their
  *   visibility timeout expires, and the queue's redrive policy applies as usual.
  * - FIFO: never two in-flight invocations holding records of one message group; records keep
- *   queue order. A received record whose group is busy (possible only when a visibility timeout
- *   expired mid-invocation) is not delivered: it reappears after its visibility timeout.
+ *   queue order. A received record whose group is busy (its visibility ended mid-invocation: a
+ *   visibility timeout expired, or a handler gave it a short retry delay) is not delivered: it is
+ *   released (`ChangeMessageVisibility` 0) as soon as the invocation holding its group settles, or
+ *   when the runner stops, so it runs again after max(its retry delay, its group's invocation)
+ *   instead of waiting out the queue's visibility timeout. It costs one receive per time it
+ *   reappears while its group is busy (the queue's `maxReceiveCount` counts receives).
  * - Up to `concurrency` invocations run at once (different groups on FIFO queues).
  *
  * A timed-out invocation cannot be killed in-process: its result is ignored, its groups stay locked
@@ -26,6 +30,7 @@
 
 import { randomUUID } from 'node:crypto';
 import {
+  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -131,8 +136,10 @@ export interface RunnerStats {
   failedRecords: number;
   errors: number;
   timeouts: number;
-  /** Records received while their group was busy and left for redelivery. */
+  /** Records received while their group was busy, not delivered. */
   skippedBusyGroup: number;
+  /** Skipped records released (made visible again) once their group was free or at stop. */
+  released: number;
 }
 
 type Deferred<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
@@ -224,6 +231,10 @@ export class EventSourceRunner {
   readonly #active = new Set<Promise<void>>();
   /** Message groups held by a running (or timed-out but unsettled) invocation. */
   readonly #busyGroups = new Set<string>();
+  /** Records skipped because their group was busy, by group, then message id → receipt handle. */
+  readonly #held = new Map<string, Map<string, string>>();
+  /** `ChangeMessageVisibility` requests of releases not yet answered. */
+  readonly #releasing = new Set<Promise<void>>();
   #slotFreed: Deferred<void> = deferred<void>();
   readonly #stats: RunnerStats = {
     invocations: 0,
@@ -232,6 +243,7 @@ export class EventSourceRunner {
     errors: 0,
     timeouts: 0,
     skippedBusyGroup: 0,
+    released: 0,
   };
 
   /** Observes the end of every invocation. */
@@ -281,13 +293,16 @@ export class EventSourceRunner {
 
   /**
    * Stops polling, then waits for the in-flight invocations (records already received are still
-   * delivered). Timed-out invocations are not waited for.
+   * delivered). Timed-out invocations are not waited for. Skipped records still held (their group
+   * is held by a timed-out invocation) are released.
    */
   async stop(): Promise<void> {
     this.#running = false;
     this.#slotFreed.resolve();
     await this.#loop;
     while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
+    for (const group of [...this.#held.keys()]) this.#release(group);
+    while (this.#releasing.size > 0) await Promise.allSettled([...this.#releasing]);
   }
 
   async #resolveQueueArn(): Promise<string> {
@@ -336,6 +351,7 @@ export class EventSourceRunner {
       const group = message.Attributes?.MessageGroupId;
       if (group !== undefined && this.#busyGroups.has(group)) {
         this.#stats.skippedBusyGroup++;
+        this.#hold(group, message);
         continue;
       }
       if (group !== undefined) groups.add(group);
@@ -349,6 +365,45 @@ export class EventSourceRunner {
       this.#active.delete(invocation);
       this.#slotFreed.resolve();
     });
+  }
+
+  /** Keeps a skipped record's receipt handle until its group is free (the latest receive wins). */
+  #hold(group: string, message: Message): void {
+    if (message.MessageId === undefined || message.ReceiptHandle === undefined) return;
+    let held = this.#held.get(group);
+    if (held === undefined) {
+      held = new Map();
+      this.#held.set(group, held);
+    }
+    held.set(message.MessageId, message.ReceiptHandle);
+  }
+
+  /** Makes the records held for `group` visible again at once. */
+  #release(group: string): void {
+    const held = this.#held.get(group);
+    if (held === undefined) return;
+    this.#held.delete(group);
+    for (const receiptHandle of held.values()) {
+      const request = this.#sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.#queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        )
+        .then(
+          () => {
+            this.#stats.released++;
+          },
+          (error: unknown) => {
+            this.#stats.errors++;
+            this.#onError(error);
+          },
+        );
+      this.#releasing.add(request);
+      void request.finally(() => this.#releasing.delete(request));
+    }
   }
 
   #context(requestId: string, deadline: number, settle: Deferred<unknown>): Context {
@@ -398,7 +453,10 @@ export class EventSourceRunner {
     );
     // Groups stay locked until the handler really settles, even after a timeout.
     void released.then(() => {
-      for (const group of groups) this.#busyGroups.delete(group);
+      for (const group of groups) {
+        this.#busyGroups.delete(group);
+        this.#release(group);
+      }
       this.#slotFreed.resolve();
     });
 

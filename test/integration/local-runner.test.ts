@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
+  ChangeMessageVisibilityCommand,
+  type ChangeMessageVisibilityCommandInput,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -8,7 +10,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/core/clock.js';
 import { EventSourceRunner, type InvocationResult } from '../../src/local/runner.js';
-import { queueDepth } from './aws-helpers.js';
+import { inputsOf, queueDepth, recordCommands } from './aws-helpers.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -425,6 +427,97 @@ describe('Class: EventSourceRunner', () => {
     // Assess
     expect(maxInFlight).toBe(1);
     expect(runner.stats.skippedBusyGroup).toBeGreaterThan(0);
+  });
+
+  it('releases a retried record that reappears while its group is busy, so it runs after its back-off', async () => {
+    // Prepare: the queue's own visibility timeout is 360 s; the handler gives its record a 1 s
+    // retry back-off (as the worker does) and keeps its group busy for 2.5 s more, so the record
+    // reappears and is received while its group is still in flight.
+    const stack = await getTestStack({ label: 'rel' });
+    stacks.push(stack);
+    await sendFifo(stack, [{ body: 'retry-me', group: 'gr' }]);
+    const sent = recordCommands(stack.clients.sqs);
+    const starts: number[] = [];
+    let backoffSetAt = 0;
+    const runner = runnerFor(
+      stack,
+      async (event) => {
+        starts.push(Date.now());
+        const record = event.Records[0] as SQSRecord;
+        if (starts.length > 1) return undefined;
+        await stack.clients.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: stack.queueUrls.tasks,
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: 1,
+          }),
+        );
+        backoffSetAt = Date.now();
+        await sleep(2_500);
+        return { batchItemFailures: [{ itemIdentifier: record.messageId }] };
+      },
+      { waitTimeSeconds: 1 },
+    );
+
+    // Act
+    runner.start();
+    await eventually(() => starts.length === 2, 20_000);
+    await runner.stop();
+
+    // Assess
+    const releases = inputsOf<ChangeMessageVisibilityCommandInput>(
+      sent,
+      'ChangeMessageVisibilityCommand',
+    ).filter((input) => input.VisibilityTimeout === 0);
+    expect(runner.stats.skippedBusyGroup).toBe(1);
+    expect(releases).toHaveLength(1);
+    expect(runner.stats.released).toBe(1);
+    expect((starts[1] as number) - backoffSetAt).toBeGreaterThanOrEqual(1_000);
+    expect(await queueDepth(stack.clients.sqs, stack.queueUrls.tasks)).toBe(0);
+  });
+
+  it('releases a skipped record at stop when its group is held by a timed-out invocation', async () => {
+    // Prepare: the first invocation gives its record a 1 s retry delay, then hangs past its 2 s
+    // timeout; its group stays locked while it hangs, so the reappearing record is skipped and held.
+    const stack = await getTestStack({ label: 'relstop' });
+    stacks.push(stack);
+    await sendFifo(stack, [{ body: 'held', group: 'gh' }]);
+    let unblock!: () => void;
+    const hung = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    let calls = 0;
+    const runner = runnerFor(
+      stack,
+      async (event) => {
+        calls++;
+        const record = event.Records[0] as SQSRecord;
+        await stack.clients.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: stack.queueUrls.tasks,
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: 1,
+          }),
+        );
+        await hung;
+        return undefined;
+      },
+      { waitTimeSeconds: 1, timeoutMs: 2_000 },
+    );
+    runner.start();
+    await eventually(() => runner.stats.skippedBusyGroup === 1 && runner.stats.timeouts === 1);
+
+    // Act
+    await runner.stop();
+    const out = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.queueUrls.tasks, WaitTimeSeconds: 0 }),
+    );
+    unblock();
+
+    // Assess
+    expect(calls).toBe(1);
+    expect(runner.stats.released).toBe(1);
+    expect(out.Messages?.map((m) => m.Body)).toEqual(['held']);
   });
 });
 
