@@ -183,6 +183,23 @@ export class UnsupportedResultError extends MachineryError {
 }
 
 /**
+ * A task's results, or a callback carrying them, too large to store or send: results over
+ * `DEFAULTS.maxResultBytes` in the task's item, a callback body over SQS's 1 MiB, or a SUCCESS
+ * write DynamoDB refused for its size. The task fails with this message (it starts with
+ * `result-too-large: `), without retrying: the same code would return the same results.
+ *
+ * @example
+ * ```ts
+ * throw new ResultTooLargeError('the results take 500000 bytes, over the 368640 an item holds');
+ * ```
+ */
+export class ResultTooLargeError extends MachineryError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('RESULT_TOO_LARGE', `result-too-large: ${detail}`, options);
+  }
+}
+
+/**
  * No task of that name is registered with the worker.
  *
  * @example

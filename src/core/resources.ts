@@ -54,6 +54,19 @@ export const DEFAULTS = {
   maxMessageBytes: 1_048_576,
   /** Largest EventBridge Scheduler target `Input`, bytes. @default 8192 */
   schedulerMaxInputBytes: 8_192,
+  /**
+   * Longest error text stored in task state and given to `OnError` callbacks (and as a
+   * dead-letter detail), characters (UTF-16 code units); a longer one is cut and ends with
+   * `… [truncated]`. @default 4096
+   */
+  maxErrorTextLength: 4_096,
+  /**
+   * Largest typed results a task may return, bytes as DynamoDB counts them: the 400 KB item
+   * limit minus 32 KB for the task's other attributes (UUID, name, a bounded error text,
+   * counters). A larger result makes the task FAILURE `result-too-large`, without retries.
+   * @default 368640
+   */
+  maxResultBytes: 368_640,
 } as const;
 
 /**

@@ -14,12 +14,12 @@
  * - A task that throws {@link RetryLaterError} is retried after the error's delay; those retries
  *   count against `RetryCount` too, or, when `RetryCount` is 0, against
  *   `DEFAULTS.retryLaterDefaultCap` (10) — machinery would retry it forever.
- * - A return value that has no typed mapping (`UnsupportedResultError`) is never retried: the same
- *   code would fail the same way.
+ * - A return value that has no typed mapping (`UnsupportedResultError`), or results too large to
+ *   store or send (`ResultTooLargeError`), is never retried: the same code would fail the same way.
  *
  * @module
  */
-import { RetryLaterError, UnsupportedResultError } from './errors.js';
+import { ResultTooLargeError, RetryLaterError, UnsupportedResultError } from './errors.js';
 import { DEFAULTS } from './resources.js';
 import type { Signature } from './types.js';
 
@@ -107,7 +107,9 @@ export function decideRetry(
     retryLaterCap?: number;
   } = {},
 ): RetryDecision {
-  if (error instanceof UnsupportedResultError) return { retry: false, limit: 0 };
+  if (error instanceof UnsupportedResultError || error instanceof ResultTooLargeError) {
+    return { retry: false, limit: 0 };
+  }
   if (error instanceof RetryLaterError) {
     const limit =
       signature.RetryCount > 0
