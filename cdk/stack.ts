@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import {
   App,
   type AppProps,
-  CfnOutput,
   Stack,
   type StackProps,
   aws_sns as sns,
@@ -16,8 +15,8 @@ import {
 } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ENV } from '../src/core/resources.js';
-import { MACHINERY_ENV_KEYS, Machinery, type MachineryProps, outputKey } from './construct.js';
+import { Machinery, type MachineryProps } from './construct.js';
+import { addEnvironmentOutputs } from './outputs.js';
 
 /**
  * Props of {@link MachineryStack}: the stack's and the construct's.
@@ -63,12 +62,7 @@ export class MachineryStack extends Stack {
       ...rest,
       ...(alarmTopic === undefined ? {} : { alarmTopic }),
     });
-    for (const key of MACHINERY_ENV_KEYS) {
-      const name = ENV[key];
-      const value = this.machinery.environment[name];
-      if (value === undefined) throw new Error(`internal: no value for ${name}`);
-      new CfnOutput(this, outputKey(name), { value, description: name });
-    }
+    addEnvironmentOutputs(this, this.machinery.environment);
   }
 }
 

@@ -28,7 +28,7 @@ import {
   RECEIVE_COUNT_MARGIN,
   validateMachineryProps,
 } from '../../cdk/construct.js';
-import { DEFAULTS, ENV, QUEUES, resourceNames } from '../../src/core/resources.js';
+import { DEFAULTS, ENV, METRICS, QUEUES, resourceNames } from '../../src/core/resources.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type TemplateJson = { Resources: Record<string, Resource> };
@@ -299,12 +299,18 @@ describe('Class: Machinery', () => {
       };
 
       // Assess
-      expect(alarms).toHaveLength(4);
+      expect(alarms).toHaveLength(6);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
         expect(alarm.Properties.OKActions).toEqual([topicRef]);
       }
       expect(alarms.map((a) => a.Properties.Threshold)).toContain(600);
+      expect(
+        alarms
+          .filter((a) => a.Properties.Namespace === METRICS.namespace)
+          .map((a) => a.Properties.MetricName)
+          .sort(),
+      ).toEqual([METRICS.deploymentErrors, METRICS.systemicErrors].sort());
     });
 
     it('grants a producer sending, state writes, schedules and PassRole to Scheduler only', () => {
@@ -406,7 +412,7 @@ describe('Dependency rule of cdk/', () => {
     expect(local.filter((i) => i?.startsWith('../'))).toEqual(
       expect.arrayContaining(['../src/core/resources.js']),
     );
-    for (const i of local)
-      expect(['../src/core/resources.js', './construct.js', './stack.js']).toContain(i);
+    const siblings = files.map((f) => `./${f.replace(/\.ts$/, '.js')}`);
+    for (const i of local) expect(['../src/core/resources.js', ...siblings]).toContain(i);
   });
 });

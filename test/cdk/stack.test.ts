@@ -13,7 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MACHINERY_ENV_KEYS, outputKey } from '../../cdk/construct.js';
 import { createMachineryApp, type MachineryStack } from '../../cdk/stack.js';
-import { DEFAULTS, ENV, QUEUES, TABLES } from '../../src/core/resources.js';
+import { DEFAULTS, ENV, METRICS, QUEUES, TABLES } from '../../src/core/resources.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> } & Record<string, unknown>;
 
@@ -67,7 +67,7 @@ describe('Class: MachineryStack', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.resourceCountIs('AWS::IAM::Role', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     expect(Object.keys(json.Outputs)).toHaveLength(MACHINERY_ENV_KEYS.length);
   });
@@ -376,6 +376,33 @@ describe('Class: MachineryStack', () => {
       (r) => r.Type === 'AWS::CloudWatch::Alarm',
     )) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it("alarms on any datapoint of each of the worker's error metrics, without actions by default", () => {
+    // Prepare
+    const m = stack.machinery;
+    const alarms = [
+      [m.alarms.deploymentErrors, METRICS.deploymentErrors, /IAM.*(tables and queues).*endpoint/s],
+      [m.alarms.systemicErrors, METRICS.systemicErrors, /logs of the worker/],
+    ] as const;
+
+    // Assess
+    for (const [alarm, metricName, description] of alarms) {
+      const resource = json.Resources[idOf(alarm)];
+      expect(resource?.Type).toBe('AWS::CloudWatch::Alarm');
+      expect(resource?.Properties).toEqual({
+        AlarmDescription: expect.stringMatching(description),
+        Namespace: METRICS.namespace,
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: METRICS.service }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      });
     }
   });
 

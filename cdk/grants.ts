@@ -1,0 +1,195 @@
+/**
+ * The IAM grants of a machinery deployment, least privilege and without managed policies: what
+ * the worker and the forwarder call at run time, and what producers (`sendTask`, `machinery
+ * send`) and operators (`machinery dlq …`) need. Consuming a queue is granted by the event
+ * sources of `functions.ts`, the Scheduler role's own policy by `scheduler.ts`; the cdk-nag
+ * acknowledgements a grant needs come from `nag.ts`.
+ *
+ * @module
+ */
+import { type aws_dynamodb as dynamodb, aws_iam as iam, type aws_sqs as sqs } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { acknowledgeListSchedules, acknowledgeScheduleWildcard } from './nag.js';
+import type { ProducerGrantOptions } from './props.js';
+import type { MachineryQueues } from './queues.js';
+
+/**
+ * What the grants of this module give access to: the `Machinery` construct satisfies it.
+ *
+ * @example
+ * ```ts
+ * grantWorker(machinery, machinery.workerRole);
+ * ```
+ */
+export interface MachineryGrantTargets extends Construct {
+  /** Every queue by its `resources.ts` id. */
+  readonly queues: MachineryQueues;
+  /** `task_states`. */
+  readonly taskStatesTable: dynamodb.ITable;
+  /** `group_metas`. */
+  readonly groupMetasTable: dynamodb.ITable;
+  /** The role EventBridge Scheduler assumes. */
+  readonly schedulerRole: iam.IRole;
+  /** ARN pattern of every schedule of the deployment's group. */
+  readonly scheduleArnPattern: string;
+}
+
+/**
+ * Grants the worker's execution role what it calls: `sqs:SendMessage` to the task DLQ, the task
+ * queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both tables (any key, so the
+ * worker's own records beside the task states are covered), and creating schedules.
+ *
+ * @example
+ * ```ts
+ * grantWorker(machinery, machinery.workerRole);
+ * ```
+ */
+export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable): void {
+  const { queues } = targets;
+  sendTo(role, [queues.tasksDlq, queues.tasks, queues.delay]);
+  grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem']);
+  grantTable(role, targets.groupMetasTable, ['GetItem', 'PutItem', 'UpdateItem']);
+  grantSchedules(targets, role, ['scheduler:CreateSchedule']);
+}
+
+/**
+ * Grants the forwarder's execution role what it calls: `sqs:SendMessage` to the task queue, the
+ * delay queue and the delay DLQ, `dynamodb:GetItem/PutItem/UpdateItem` on `task_states`, and
+ * creating schedules.
+ *
+ * @example
+ * ```ts
+ * grantForwarder(machinery, machinery.forwarderRole);
+ * ```
+ */
+export function grantForwarder(targets: MachineryGrantTargets, role: iam.IGrantable): void {
+  const { queues } = targets;
+  sendTo(role, [queues.tasks, queues.delay, queues.delayDlq]);
+  grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem']);
+  grantSchedules(targets, role, ['scheduler:CreateSchedule']);
+}
+
+/**
+ * See `Machinery.grantProducer`.
+ *
+ * @example
+ * ```ts
+ * grantProducer(machinery, apiFunction, { cancel: true });
+ * ```
+ */
+export function grantProducer(
+  targets: MachineryGrantTargets,
+  grantee: iam.IGrantable,
+  options: ProducerGrantOptions = {},
+): iam.Grant {
+  let grant = sendTo(grantee, [targets.queues.tasks, targets.queues.delay]);
+  grant = grant.combine(
+    grantTable(grantee, targets.taskStatesTable, [
+      'PutItem',
+      'GetItem',
+      ...(options.cancel === true ? ['UpdateItem'] : []),
+    ]),
+  );
+  const scheduleActions = ['scheduler:CreateSchedule'];
+  if (options.cancel === true || options.periodic === true) {
+    scheduleActions.push('scheduler:DeleteSchedule');
+  }
+  if (options.periodic === true) {
+    scheduleActions.push('scheduler:GetSchedule', 'scheduler:UpdateSchedule');
+  }
+  grant = grant.combine(grantSchedules(targets, grantee, scheduleActions));
+  if (options.periodic === true) {
+    grant = grant.combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['scheduler:ListSchedules'],
+        resourceArns: ['*'],
+      }),
+    );
+    acknowledgeListSchedules(grantee);
+  }
+  return grant;
+}
+
+/**
+ * See `Machinery.grantOperator`.
+ *
+ * @example
+ * ```ts
+ * grantOperator(machinery, opsRole);
+ * ```
+ */
+export function grantOperator(targets: MachineryGrantTargets, grantee: iam.IGrantable): iam.Grant {
+  const { queues } = targets;
+  let grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: [
+      'sqs:ReceiveMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:PurgeQueue',
+      'sqs:GetQueueUrl',
+      'sqs:StartMessageMoveTask',
+      'sqs:ListMessageMoveTasks',
+      'sqs:CancelMessageMoveTask',
+    ],
+    resourceArns: [queues.tasksDlq, queues.delayDlq, queues.schedulerDlq].map((q) => q.queueArn),
+  });
+  grant = grant.combine(sendTo(grantee, [queues.tasks, queues.delay]));
+  grant = grant.combine(
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sqs:GetQueueAttributes'],
+      resourceArns: Object.values(queues).map((q) => q.queueArn),
+    }),
+  );
+  grant = grant.combine(grantTable(grantee, targets.taskStatesTable, ['GetItem']));
+  return grant.combine(grantTable(grantee, targets.groupMetasTable, ['GetItem']));
+}
+
+/** `sqs:SendMessage` to `queues`. */
+function sendTo(grantee: iam.IGrantable, queues: sqs.IQueue[]): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['sqs:SendMessage'],
+    resourceArns: queues.map((q) => q.queueArn),
+  });
+}
+
+/** `dynamodb:<actions>` on the table itself (no index wildcard) and its key, if customer managed. */
+function grantTable(grantee: iam.IGrantable, table: dynamodb.ITable, actions: string[]): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: actions.map((a) => `dynamodb:${a}`),
+    resourceArns: [table.tableArn],
+  });
+  if (table.encryptionKey === undefined) return grant;
+  const writes = actions.some((a) => a !== 'GetItem' && a !== 'Query' && a !== 'Scan');
+  return grant.combine(
+    writes
+      ? table.encryptionKey.grantEncryptDecrypt(grantee)
+      : table.encryptionKey.grantDecrypt(grantee),
+  );
+}
+
+/** `actions` on the group's schedules + passing the Scheduler role to Scheduler. */
+function grantSchedules(
+  targets: MachineryGrantTargets,
+  grantee: iam.IGrantable,
+  actions: string[],
+): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions,
+    resourceArns: [targets.scheduleArnPattern],
+  });
+  acknowledgeScheduleWildcard(grantee, targets, targets.scheduleArnPattern);
+  return grant.combine(
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['iam:PassRole'],
+      resourceArns: [targets.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    }),
+  );
+}
