@@ -1,11 +1,11 @@
 /**
- * Durations on the command line (`send --wait --timeout 30s`). The grammar is the client's
- * `parseDuration` (src/client/eta.ts, units `ms`, `s`, `m`, `h`, `d`, combinable as `1m30s`), plus
- * a bare number read as seconds. ETAs (`--eta +20m`) are parsed by the client's `parseEta`.
+ * Durations on the command line (`send --wait --timeout 30s`). The grammar is core's
+ * `parseDuration` (src/core/time.ts, units `ms`, `s`, `m`, `h`, `d`, combinable as `1m30s`), plus
+ * a bare number read as seconds. ETAs (`--eta +20m`) are parsed by core's `parseEta`.
  *
  * @module
  */
-import { parseDuration } from '../client/eta.js';
+import { parseDuration } from '../core/time.js';
 import { UsageError } from './errors.js';
 
 /**

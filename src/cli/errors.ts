@@ -116,7 +116,7 @@ export class WaitTimeoutError extends CliError {
 /** Codes of other layers' errors that mean "the command line or configuration is wrong". */
 const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
   'CONFIG', // src/aws ConfigError: a MACHINERY_* variable missing or malformed
-  'INVALID_ETA', // src/client/eta
+  'INVALID_ETA', // core EtaParseError (src/core/time.ts)
   'INVALID_ARG', // core ArgTypeError
   'INVALID_SIGNATURE_VALUE', // core SignatureEncodeError: a name or option the wire format refuses
 ]);

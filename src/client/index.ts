@@ -27,11 +27,12 @@ import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports
 import type { Signature } from '../core/types.js';
 import { AsyncResult } from './async-result.js';
 
+export { EtaParseError } from '../core/errors.js';
+export { formatEta, parseDuration, parseEta } from '../core/time.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
 // Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
 export { ResultTimeoutError, TaskFailedError } from './errors.js';
-export { EtaParseError, formatEta, parseDuration, parseEta } from './eta.js';
 export {
   deletePeriodicTask,
   listPeriodicTasks,

@@ -1,5 +1,5 @@
 /**
- * Sending signatures: record each task PENDING, then route it by its ETA (DESIGN §4):
+ * Sending signatures: check each, record it PENDING, then route it by its ETA:
  *
  * | ETA | path |
  * | --- | --- |
@@ -8,16 +8,18 @@
  * | > 15 min away | a one-time EventBridge Scheduler `at()` schedule firing 1 min early into the delay queue |
  *
  * A signature too large for a Scheduler input travels by reference: its body is kept in the task's
- * PENDING item. A body too large for an item is refused here with {@link DispatchError}.
+ * PENDING item. Every check (the signature's fields, the message size, a body too large for an
+ * item) runs before the first PENDING write, so a refused send leaves no record behind.
  *
  * @module
  */
 import type { Clock } from './clock.js';
 import { MachineryError } from './errors.js';
-import { etaMillis, taskExpiresAt } from './lifetime.js';
+import { taskExpiresAt } from './lifetime.js';
 import type { Broker, PublishItem, ResultBackend, Scheduler } from './ports.js';
 import { DEFAULTS } from './resources.js';
 import { encodeSignature } from './signature.js';
+import { etaToMillis } from './time.js';
 import type { Signature } from './types.js';
 
 /** Largest body kept in a DynamoDB item (400 KB item limit, minus room for the other attributes). */
@@ -65,12 +67,89 @@ export interface DispatchDeps {
  */
 export type DispatchRoute = 'queue' | 'delay-queue' | 'schedule';
 
+/** Size of a signature's task-queue or delay-queue message as SQS counts it: body plus attributes. */
+function messageBytes(signature: Signature, body: string): number {
+  let bytes = Buffer.byteLength(body, 'utf8');
+  // The SQS broker also sends `traceparent` / `tracestate` as String message attributes.
+  for (const name of ['traceparent', 'tracestate']) {
+    const value = signature.Headers[name];
+    if (typeof value === 'string' && value !== '') {
+      bytes += Buffer.byteLength(`${name}String${value}`, 'utf8');
+    }
+  }
+  return bytes;
+}
+
+/** One signature checked and routed, nothing written or sent yet. */
+interface Plan {
+  signature: Signature;
+  route: DispatchRoute;
+  expiresAt: number;
+  delaySeconds: number;
+  fireAt: number;
+  /** The encoded body kept in the PENDING item (a schedule input too large). */
+  byReference: string | undefined;
+}
+
 /**
- * Records every signature PENDING (a re-send of a known UUID leaves its state alone), then sends
- * each on the path its ETA asks for. Resolves with the route of each signature, in order. Rejects
- * when any send fails (nothing is silently dropped; a re-send with the same UUIDs is safe, FIFO
+ * Checks one signature and chooses its route: the signature is valid (an {@link encodeSignature}
+ * round, so a malformed ETA, an over-long name or UUID is refused), its message fits SQS, and a
+ * far ETA has a scheduler and a body that fits a Scheduler input or an item.
+ */
+function plan(signature: Signature, deps: DispatchDeps, now: number): Plan {
+  const body = encodeSignature(signature);
+  const eta = etaToMillis(signature.ETA);
+  const expiresAt = taskExpiresAt({
+    now,
+    eta,
+    ...(deps.resultsExpireInSeconds === undefined
+      ? {}
+      : { resultsExpireInSeconds: deps.resultsExpireInSeconds }),
+  });
+  const delayMs = eta === null ? 0 : eta - now;
+  const base = { signature, expiresAt, delaySeconds: 0, fireAt: now, byReference: undefined };
+  if (delayMs <= DEFAULTS.maxDelaySeconds * 1000) {
+    const bytes = messageBytes(signature, body);
+    if (bytes > DEFAULTS.maxMessageBytes) {
+      throw new DispatchError(
+        `task ${signature.UUID} is ${bytes} bytes with its message attributes, more than the ${DEFAULTS.maxMessageBytes} bytes an SQS message holds`,
+      );
+    }
+    if (delayMs <= 0) return { ...base, route: 'queue' };
+    return { ...base, route: 'delay-queue', delaySeconds: Math.ceil(delayMs / 1000) };
+  }
+  if (deps.scheduler === undefined) {
+    throw new DispatchError(
+      `task ${signature.UUID} has an ETA more than ${DEFAULTS.maxDelaySeconds} s away, which needs EventBridge Scheduler, but no scheduler is configured`,
+    );
+  }
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_BODY_BY_REFERENCE_BYTES) {
+    throw new DispatchError(
+      `task ${signature.UUID} is ${bytes} bytes: too large to schedule (a body over ${DEFAULTS.schedulerMaxInputBytes} bytes is kept in DynamoDB, which holds at most ${MAX_BODY_BY_REFERENCE_BYTES})`,
+    );
+  }
+  return {
+    ...base,
+    route: 'schedule',
+    fireAt: Math.max(now, (eta as number) - DEFAULTS.schedulerLeadSeconds * 1000),
+    byReference: bytes > DEFAULTS.schedulerMaxInputBytes ? body : undefined,
+  };
+}
+
+/**
+ * Checks every signature, records each PENDING (a re-send of a known UUID leaves its state
+ * alone), then sends each on the path its ETA asks for. Resolves with the route of each
+ * signature, in order.
+ *
+ * Nothing is written or sent unless every signature passes: a signature the wire format refuses
+ * (a malformed ETA, a task name over `DEFAULTS.maxTaskNameLength`, a UUID over
+ * `DEFAULTS.maxUuidLength`) rejects with `SignatureEncodeError`, a message over 1 MiB, a body too
+ * large for an item or a far ETA without a scheduler with {@link DispatchError}. Rejects when any
+ * send fails (nothing is silently dropped; a re-send with the same UUIDs is safe, FIFO
  * deduplication and the conditional PENDING write make it idempotent).
  *
+ * @throws SignatureEncodeError or {@link DispatchError} before any write, as above.
  * @example
  * ```ts
  * await dispatch([newSignature('add', [{ Name: '', Type: 'int64', Value: 1 }])], {
@@ -87,68 +166,39 @@ export async function dispatch(
   } = {},
 ): Promise<DispatchRoute[]> {
   const now = deps.clock.now();
+  const plans = signatures.map((signature) => plan(signature, deps, now));
+
+  await Promise.all(
+    plans.map((p) =>
+      deps.backend.putPending(p.signature, {
+        now,
+        expiresAt: p.expiresAt,
+        ...(p.byReference === undefined ? {} : { body: p.byReference }),
+      }),
+    ),
+  );
   const immediate: PublishItem[] = [];
   const delayed: { signature: Signature; delaySeconds: number }[] = [];
-  const scheduled: { signature: Signature; fireAt: number; byReference: boolean }[] = [];
-  const routes: DispatchRoute[] = [];
-  const pending: Promise<boolean>[] = [];
-
-  for (const signature of signatures) {
-    const eta = etaMillis(signature.ETA);
-    const expiresAt = taskExpiresAt({
-      now,
-      eta,
-      ...(deps.resultsExpireInSeconds === undefined
-        ? {}
-        : { resultsExpireInSeconds: deps.resultsExpireInSeconds }),
-    });
-    const delayMs = eta === null ? 0 : eta - now;
-    let body: string | undefined;
-
-    if (delayMs <= 0) {
-      const dedup = options.deduplicationId?.(signature);
-      immediate.push(dedup === undefined ? { signature } : { signature, deduplicationId: dedup });
-      routes.push('queue');
-    } else if (delayMs <= DEFAULTS.maxDelaySeconds * 1000) {
-      delayed.push({ signature, delaySeconds: Math.ceil(delayMs / 1000) });
-      routes.push('delay-queue');
-    } else {
-      if (deps.scheduler === undefined) {
-        throw new DispatchError(
-          `task ${signature.UUID} has an ETA more than ${DEFAULTS.maxDelaySeconds} s away, which needs EventBridge Scheduler, but no scheduler is configured`,
-        );
-      }
-      const encoded = encodeSignature(signature);
-      const bytes = Buffer.byteLength(encoded, 'utf8');
-      const byReference = bytes > DEFAULTS.schedulerMaxInputBytes;
-      if (byReference && bytes > MAX_BODY_BY_REFERENCE_BYTES) {
-        throw new DispatchError(
-          `task ${signature.UUID} is ${bytes} bytes: too large to schedule (a body over ${DEFAULTS.schedulerMaxInputBytes} bytes is kept in DynamoDB, which holds at most ${MAX_BODY_BY_REFERENCE_BYTES})`,
-        );
-      }
-      if (byReference) body = encoded;
-      const fireAt = Math.max(now, (eta as number) - DEFAULTS.schedulerLeadSeconds * 1000);
-      scheduled.push({ signature, fireAt, byReference });
-      routes.push('schedule');
+  for (const p of plans) {
+    if (p.route === 'queue') {
+      const dedup = options.deduplicationId?.(p.signature);
+      immediate.push(
+        dedup === undefined
+          ? { signature: p.signature }
+          : { signature: p.signature, deduplicationId: dedup },
+      );
+    } else if (p.route === 'delay-queue') {
+      delayed.push({ signature: p.signature, delaySeconds: p.delaySeconds });
     }
-
-    pending.push(
-      deps.backend.putPending(signature, {
-        now,
-        expiresAt,
-        ...(body === undefined ? {} : { body }),
-      }),
-    );
   }
-
-  await Promise.all(pending);
   const sends: Promise<unknown>[] = [];
   if (immediate.length > 0) sends.push(deps.broker.publish(immediate));
   if (delayed.length > 0) sends.push(deps.broker.publishDelayed(delayed));
-  for (const s of scheduled) {
+  for (const p of plans) {
+    if (p.route !== 'schedule') continue;
     sends.push(
-      (deps.scheduler as Scheduler).scheduleOnce(s.signature, s.fireAt, {
-        bodyByReference: s.byReference,
+      (deps.scheduler as Scheduler).scheduleOnce(p.signature, p.fireAt, {
+        bodyByReference: p.byReference !== undefined,
       }),
     );
   }
@@ -161,7 +211,7 @@ export async function dispatch(
       `${failed.length} of ${sends.length} sends failed`,
     );
   }
-  return routes;
+  return plans.map((p) => p.route);
 }
 
 /**
@@ -204,7 +254,7 @@ export async function resend(
     reference?: string;
   },
 ): Promise<ResendRoute> {
-  const eta = etaMillis(signature.ETA);
+  const eta = etaToMillis(signature.ETA);
   const now = deps.clock.now();
   if (eta === null || eta <= now) {
     await deps.broker.publish([{ signature, deduplicationId: options.deduplicationId }]);

@@ -145,6 +145,30 @@ export class SignatureEncodeError extends MachineryError {
 }
 
 /**
+ * A time or duration that could not be read (`src/core/time.ts`): a malformed RFC 3339 ETA, a
+ * relative ETA or duration outside the grammar, a time outside years 0000–9999. `code` is
+ * `INVALID_ETA`; `input` is the text refused, `detail` why.
+ *
+ * @example
+ * ```ts
+ * try { parseEta('soon', Date.now()); } catch (e) { if (e instanceof EtaParseError) console.error(e.detail); }
+ * ```
+ */
+export class EtaParseError extends MachineryError {
+  /** The text that was refused. */
+  readonly input: string;
+  /** Why, without the input. */
+  readonly detail: string;
+
+  constructor(input: string, detail: string, options?: { cause?: unknown }) {
+    const shown = input.length > 64 ? `${input.slice(0, 64)}…` : input;
+    super('INVALID_ETA', `invalid ETA ${JSON.stringify(shown)}: ${detail}`, options);
+    this.input = input;
+    this.detail = detail;
+  }
+}
+
+/**
  * A value that does not fit its declared Go type (300 as `uint8`, 1.5 as `int64`, an unknown type
  * name), or args that do not match a task's definition (count or types). `field` is a path relative
  * to what was being checked (`[1]`, `Args[0].Value[2]`).

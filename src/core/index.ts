@@ -26,4 +26,5 @@ export * from './registry.js';
 export * from './resources.js';
 export * from './retry.js';
 export * from './signature.js';
+export * from './time.js';
 export * from './types.js';

@@ -1,5 +1,5 @@
 /**
- * How long a task's state item lives (DESIGN §3): at least as long as a message for it can still
+ * How long a task's state item lives: at least as long as a message for it can still
  * be delivered, whatever `ResultsExpireIn` says, so duplicate detection never forgets.
  *
  * @module
@@ -31,22 +31,4 @@ export function taskExpiresAt(options: {
   const results = (options.resultsExpireInSeconds ?? DEFAULTS.resultsExpireInSeconds) * 1000;
   const dueAt = Math.max(options.now, options.eta ?? options.now);
   return Math.max(options.now + results, dueAt + MAX_MESSAGE_LIFETIME_MS);
-}
-
-/**
- * The ETA of a signature as epoch ms, or `null`. Accepts RFC 3339 with any offset and up to
- * nanosecond fractions (sub-millisecond digits are truncated).
- *
- * @example
- * ```ts
- * etaMillis('2026-01-01T00:00:00.123456789Z'); // 1767225600123
- * ```
- */
-export function etaMillis(eta: string | null): number | null {
-  if (eta === null || eta === '') return null;
-  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/i.exec(eta);
-  if (!m) return null;
-  const fraction = (m[2] ?? '').slice(0, 3).padEnd(3, '0');
-  const ms = Date.parse(`${m[1]}.${fraction}${m[3]}`);
-  return Number.isNaN(ms) ? null : ms;
 }

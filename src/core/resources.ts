@@ -67,6 +67,21 @@ export const DEFAULTS = {
    * @default 368640
    */
   maxResultBytes: 368_640,
+  /**
+   * Longest task `Name` a signature may carry, characters (UTF-16 code units), at every level
+   * (callbacks too). Refused at send and at decode (`invalid-signature`). Registered names are
+   * identifiers; 256 leaves room for namespaced ones (`reports.monthly.pdf-v2`) while a name
+   * stays well under 1 KB in the state item, the dead-letter attributes and the logs.
+   * @default 256
+   */
+  maxTaskNameLength: 256,
+  /**
+   * Longest task `UUID` and `GroupUUID`, characters (printable ASCII). machinery's ids
+   * (`task_<uuid>`) are 41; a task UUID is also the default FIFO `MessageGroupId` and part of
+   * deduplication ids, which SQS caps at 128, so this cannot be raised.
+   * @default 128
+   */
+  maxUuidLength: 128,
 } as const;
 
 /**

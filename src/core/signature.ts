@@ -10,10 +10,12 @@
  *   unknown keys are ignored; missing keys and `null` take Go's zero values (`""`, `0`, `false`,
  *   `null` for `ETA` / callbacks, `[]` for `Args`, `{}` for `Headers`).
  * - `UUID` is required on the top-level signature (every machinery producer sets it); callbacks may
- *   leave it empty (the worker derives a stable one when it sends them). A UUID, and a non-empty
- *   `BrokerMessageGroupId`, are 1–128 printable ASCII characters (what an SQS `MessageGroupId`
- *   allows, since the UUID is the default message group).
- * - `Name` is required and non-empty, at every level.
+ *   leave it empty (the worker derives a stable one when it sends them). A UUID and a non-empty
+ *   `GroupUUID` are 1–`DEFAULTS.maxUuidLength` (128) printable ASCII characters; a non-empty
+ *   `BrokerMessageGroupId` 1–128 (what an SQS `MessageGroupId` allows; the UUID is the default
+ *   message group).
+ * - `Name` is required, non-empty and at most `DEFAULTS.maxTaskNameLength` (256) characters, at
+ *   every level (`OnSuccess`, `OnError`, `ChordCallback` too).
  * - `ETA` is `null` or RFC 3339 with any offset and up to nanosecond fractions; it is normalised to
  *   UTC in Go's RFC3339Nano form (`2024-05-01T10:00:00.5Z`).
  * - `Priority` 0–255 (Go `uint8`), `RetryCount` 0–`DEFAULTS.maxRetryCount`, `RetryTimeout` and
@@ -29,9 +31,15 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ARG_TYPES, decodeArgValue, isArgType, toWireValue } from './args.js';
-import { ArgTypeError, SignatureDecodeError, SignatureEncodeError } from './errors.js';
+import {
+  ArgTypeError,
+  EtaParseError,
+  SignatureDecodeError,
+  SignatureEncodeError,
+} from './errors.js';
 import { jsonDepth, parseJsonLossless, RawNumber, stringifyJson } from './json.js';
 import { DEFAULTS } from './resources.js';
+import { formatEta, normalizeEta, parseRfc3339 } from './time.js';
 import type { Arg, ArgType, ArgValue, Signature } from './types.js';
 
 /** Deepest nesting of signatures (the top level counts as 1) a body may have. */
@@ -68,8 +76,15 @@ export const SIGNATURE_KEYS = [
 
 const ARG_KEYS = ['Name', 'Type', 'Value'] as const;
 
-/** An SQS `MessageGroupId`: 1–128 characters, letters, digits and punctuation. */
-const GROUP_ID = /^[\x21-\x7e]{1,128}$/;
+/** Letters, digits and punctuation: what SQS allows in a `MessageGroupId`. */
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+/** Longest SQS `MessageGroupId`. */
+const MAX_GROUP_ID_LENGTH = 128;
+
+function isId(value: string, max: number): boolean {
+  return value.length <= max && PRINTABLE.test(value);
+}
 
 class Invalid extends Error {
   readonly field: string;
@@ -143,127 +158,46 @@ function readInt(f: Fields, key: string, path: string, max: number): number {
   return n;
 }
 
-function checkGroupId(value: string, field: string, what: string): void {
-  if (!GROUP_ID.test(value)) {
+function checkId(value: string, field: string, what: string, max: number): void {
+  if (!isId(value, max)) {
+    const shown = JSON.stringify(value.slice(0, 140)) + (value.length > 140 ? '…' : '');
     throw new Invalid(
       field,
-      `${what} must be 1-128 printable ASCII characters without spaces, got ${JSON.stringify(value.slice(0, 140))}`,
+      `${what} must be 1-${max} printable ASCII characters without spaces, got ${shown} (${value.length} characters)`,
     );
   }
 }
 
-const ETA_RE =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-/**
- * An ETA parsed and normalised: `text` in UTC RFC3339Nano form, `ms` the epoch milliseconds
- * (fractions below a millisecond are kept in `text` only).
- */
-interface ParsedEta {
-  text: string;
-  ms: number;
-}
-
-function parseEtaText(s: string): ParsedEta | string {
-  const m = ETA_RE.exec(s);
-  if (!m)
-    return 'expected RFC 3339 like 2024-05-01T10:00:00Z or 2024-05-01T12:00:00.123456789+02:00';
-  const [, ys, mos, ds, hs, mis, ss, frac = '', z, sign, ohs, oms] = m;
-  const [y, mo, d, h, mi, sec] = [ys, mos, ds, hs, mis, ss].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (frac.length > 9) return 'fractional seconds beyond nanoseconds (at most 9 digits)';
-  if (mo < 1 || mo > 12) return `month ${mos} is out of range`;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  const maxDay = mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31;
-  if (d < 1 || d > maxDay) return `day ${ds} is out of range`;
-  if (h > 23) return `hour ${hs} is out of range`;
-  if (mi > 59) return `minute ${mis} is out of range`;
-  if (sec > 59) return `second ${ss} is out of range`;
-  let offsetMin = 0;
-  if (z === undefined) {
-    const oh = Number(ohs);
-    const om = Number(oms);
-    if (oh > 23 || om > 59) return `offset ${sign}${ohs}:${oms} is out of range`;
-    offsetMin = (sign === '-' ? -1 : 1) * (oh * 60 + om);
+function readName(f: Fields, path: string): string {
+  const name = readString(f, 'Name', path);
+  if (name === '') throw new Invalid(join(path, 'Name'), 'missing or empty task name');
+  if (name.length > DEFAULTS.maxTaskNameLength) {
+    throw new Invalid(
+      join(path, 'Name'),
+      `a task name is at most ${DEFAULTS.maxTaskNameLength} characters, got ${name.length} (${JSON.stringify(name.slice(0, 40))}…)`,
+    );
   }
-  const date = new Date(0);
-  date.setUTCFullYear(y, mo - 1, d);
-  date.setUTCHours(h, mi, sec, 0);
-  const whole = date.getTime() - offsetMin * 60_000;
-  const utc = new Date(whole);
-  const year = utc.getUTCFullYear();
-  if (year < 0 || year > 9999) return 'the time in UTC falls outside years 0000-9999';
-  const fraction = frac.replace(/0+$/, '');
-  const text =
-    `${pad(year, 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())}T` +
-    `${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}` +
-    `${fraction === '' ? '' : `.${fraction}`}Z`;
-  const ms = whole + Number(frac.padEnd(3, '0').slice(0, 3));
-  return { text, ms };
+  return name;
 }
 
-/**
- * Normalises an ETA to UTC RFC3339Nano (`null` stays `null`). Accepts an RFC 3339 string with any
- * offset and up to nanosecond fractions, a `Date`, or epoch milliseconds.
- *
- * @throws RangeError when the ETA is not a valid time.
- * @example
- * ```ts
- * normalizeEta('2024-05-01T12:00:00.123456789+02:00'); // '2024-05-01T10:00:00.123456789Z'
- * normalizeEta(new Date(0)); // '1970-01-01T00:00:00Z'
- * ```
- */
-export function normalizeEta(eta: string | Date | number | null | undefined): string | null {
-  if (eta === null || eta === undefined) return null;
-  let text: string;
-  if (typeof eta === 'string') text = eta;
-  else {
-    const d = typeof eta === 'number' ? new Date(eta) : eta;
-    if (Number.isNaN(d.getTime())) throw new RangeError(`invalid ETA: ${String(eta)}`);
-    text = d.toISOString();
-  }
-  const parsed = parseEtaText(text);
-  if (typeof parsed === 'string')
-    throw new RangeError(`invalid ETA ${JSON.stringify(text)}: ${parsed}`);
-  return parsed.text;
-}
-
-/**
- * Epoch milliseconds of an ETA string (sub-millisecond fractions are dropped).
- *
- * @throws RangeError when the ETA is not valid RFC 3339.
- * @example
- * ```ts
- * etaToMillis('1970-01-01T00:00:01.5Z'); // 1500
- * ```
- */
-export function etaToMillis(eta: string): number {
-  const parsed = parseEtaText(eta);
-  if (typeof parsed === 'string')
-    throw new RangeError(`invalid ETA ${JSON.stringify(eta)}: ${parsed}`);
-  return parsed.ms;
+function readGroupUUID(f: Fields, path: string): string {
+  const group = readString(f, 'GroupUUID', path);
+  if (group !== '') checkId(group, join(path, 'GroupUUID'), 'a group UUID', DEFAULTS.maxUuidLength);
+  return group;
 }
 
 function readEta(f: Fields, path: string): string | null {
   const v = f.get('ETA');
   if (v === undefined || v === null) return null;
   const field = join(path, 'ETA');
-  let text: string;
-  if (typeof v === 'string') text = v;
-  else if (v instanceof Date && !Number.isNaN(v.getTime())) text = v.toISOString();
-  else throw new Invalid(field, `expected an RFC 3339 string or null, got ${kindOf(v)}`);
-  const parsed = parseEtaText(text);
-  if (typeof parsed === 'string')
-    throw new Invalid(field, `${JSON.stringify(text.slice(0, 60))}: ${parsed}`);
-  return parsed.text;
+  try {
+    if (typeof v === 'string') return parseRfc3339(v).text;
+    if (v instanceof Date && !Number.isNaN(v.getTime())) return formatEta(v.getTime());
+  } catch (e) {
+    if (!(e instanceof EtaParseError)) throw e;
+    throw new Invalid(field, e.message, { cause: e });
+  }
+  throw new Invalid(field, `expected an RFC 3339 string or null, got ${kindOf(v)}`);
 }
 
 function headerValue(v: unknown): unknown {
@@ -345,19 +279,18 @@ function readSignature(obj: unknown, path: string, depth: number): Signature {
     if (depth === 1) {
       throw new Invalid('UUID', 'missing or empty; every machinery producer sets a task UUID');
     }
-  } else checkGroupId(uuid, join(path, 'UUID'), 'a UUID');
-  const name = readString(f, 'Name', path);
-  if (name === '') throw new Invalid(join(path, 'Name'), 'missing or empty task name');
+  } else checkId(uuid, join(path, 'UUID'), 'a UUID', DEFAULTS.maxUuidLength);
+  const name = readName(f, path);
   const groupId = readString(f, 'BrokerMessageGroupId', path);
   if (groupId !== '')
-    checkGroupId(groupId, join(path, 'BrokerMessageGroupId'), 'a message group id');
+    checkId(groupId, join(path, 'BrokerMessageGroupId'), 'a message group id', MAX_GROUP_ID_LENGTH);
   const chord = f.get('ChordCallback');
   return {
     UUID: uuid,
     Name: name,
     RoutingKey: readString(f, 'RoutingKey', path),
     ETA: readEta(f, path),
-    GroupUUID: readString(f, 'GroupUUID', path),
+    GroupUUID: readGroupUUID(f, path),
     GroupTaskCount: readInt(f, 'GroupTaskCount', path, Number.MAX_SAFE_INTEGER),
     Args: readArgs(f, path),
     Headers: readHeaders(f, path),
@@ -383,8 +316,10 @@ function identityHint(obj: Record<string, unknown>): { uuid?: string; taskName?:
   const uuid = f.get('UUID');
   const name = f.get('Name');
   return {
-    ...(typeof uuid === 'string' && GROUP_ID.test(uuid) ? { uuid } : {}),
-    ...(typeof name === 'string' && name !== '' ? { taskName: name } : {}),
+    ...(typeof uuid === 'string' && isId(uuid, DEFAULTS.maxUuidLength) ? { uuid } : {}),
+    ...(typeof name === 'string' && name !== '' && name.length <= DEFAULTS.maxTaskNameLength
+      ? { taskName: name }
+      : {}),
   };
 }
 

@@ -60,10 +60,11 @@ import {
 import { type Clock, systemClock } from '../core/clock.js';
 import { dispatch, resend } from '../core/dispatch.js';
 import { SignatureDecodeError } from '../core/errors.js';
-import { etaMillis, taskExpiresAt } from '../core/lifetime.js';
+import { taskExpiresAt } from '../core/lifetime.js';
 import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
 import { settledOutcome } from '../core/processor.js';
 import { decodeSignature } from '../core/signature.js';
+import { etaToMillis } from '../core/time.js';
 import type { DeadLetterReason, Signature } from '../core/types.js';
 
 /**
@@ -147,7 +148,7 @@ export type ForwardOutcome =
  * ```
  */
 export function forwardDeduplicationId(signature: Pick<Signature, 'UUID' | 'ETA'>): string {
-  const eta = etaMillis(signature.ETA);
+  const eta = etaToMillis(signature.ETA);
   const id = eta === null ? signature.UUID : `${signature.UUID}-eta${eta}`;
   if (id.length <= 128 && /^[\x21-\x7e]+$/.test(id)) return id;
   return createHash('sha256').update(id, 'utf8').digest('hex');

@@ -53,7 +53,8 @@ import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from 
 import { createProcessor, type ProcessorOptions, type TaskLookup } from '../core/processor.js';
 import { createRegistry } from '../core/registry.js';
 import { DEFAULTS } from '../core/resources.js';
-import { decodeSignature, normalizeEta } from '../core/signature.js';
+import { decodeSignature } from '../core/signature.js';
+import { normalizeEta } from '../core/time.js';
 import type { Signature } from '../core/types.js';
 
 /**

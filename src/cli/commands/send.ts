@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { EtaParseError, formatEta, parseEta } from '../../client/eta.js';
 import { ResultTimeoutError, TaskFailedError } from '../../client/index.js';
-import { SignatureEncodeError } from '../../core/errors.js';
+import { EtaParseError, SignatureEncodeError } from '../../core/errors.js';
 import { newSignature } from '../../core/signature.js';
+import { formatEta, parseEta } from '../../core/time.js';
 import type { Signature, TaskState, TypedValue } from '../../core/types.js';
 import { connect } from '../clients.js';
 import { resolveConfig } from '../config.js';

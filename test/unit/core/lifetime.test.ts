@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etaMillis, MAX_MESSAGE_LIFETIME_MS, taskExpiresAt } from '../../../src/core/lifetime.js';
+import { MAX_MESSAGE_LIFETIME_MS, taskExpiresAt } from '../../../src/core/lifetime.js';
 import { QUEUES } from '../../../src/core/resources.js';
 
 describe('Function: taskExpiresAt', () => {
@@ -21,23 +21,5 @@ describe('Function: taskExpiresAt', () => {
     expect(later).toBe(now + 86_400_000 + MAX_MESSAGE_LIFETIME_MS);
     expect(past).toBe(plain);
     expect(long).toBe(now + 30 * 86_400_000);
-  });
-});
-
-describe('Function: etaMillis', () => {
-  it('parses RFC 3339 with offsets and fractions, and gives null otherwise', () => {
-    // Prepare
-    const eta = '2026-01-01T01:00:00.123456789+01:00';
-
-    // Act
-    const ms = etaMillis(eta);
-
-    // Assess
-    expect(ms).toBe(Date.UTC(2026, 0, 1, 0, 0, 0, 123));
-    expect(etaMillis('2026-01-01T00:00:00Z')).toBe(Date.UTC(2026, 0, 1));
-    expect(etaMillis(null)).toBeNull();
-    expect(etaMillis('')).toBeNull();
-    expect(etaMillis('tomorrow')).toBeNull();
-    expect(etaMillis('2026-13-45T00:00:00Z')).toBeNull();
   });
 });

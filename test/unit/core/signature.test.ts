@@ -6,14 +6,12 @@ import {
   decodeSignature,
   deriveTaskUUID,
   encodeSignature,
-  etaToMillis,
   MACHINERY_NAMESPACE,
   MAX_SIGNATURE_DEPTH,
   newChordUUID,
   newGroupUUID,
   newSignature,
   newTaskUUID,
-  normalizeEta,
   normalizeSignature,
   SIGNATURE_KEYS,
   uuidV5,
@@ -498,7 +496,7 @@ describe('Function: decodeSignature', () => {
       name: 'an ETA without offset',
       body: '{"UUID":"t","Name":"n","ETA":"2024-05-01T10:00:00"}',
       field: 'ETA',
-      message: /expected RFC 3339/,
+      message: /no time zone offset/,
     },
     {
       name: 'an ETA on 30 February',
@@ -597,6 +595,60 @@ describe('Function: decodeSignature', () => {
       message: /expected RFC 3339/,
     },
     {
+      name: `a task name over ${DEFAULTS.maxTaskNameLength} characters`,
+      body: JSON.stringify({ UUID: 't', Name: 'n'.repeat(DEFAULTS.maxTaskNameLength + 1) }),
+      field: 'Name',
+      message: /a task name is at most 256 characters, got 257/,
+    },
+    {
+      name: 'a 250 KB task name in a success callback',
+      body: JSON.stringify({ UUID: 't', Name: 'n', OnSuccess: [{ Name: 'x'.repeat(250_000) }] }),
+      field: 'OnSuccess[0].Name',
+      message: /at most 256 characters, got 250000/,
+    },
+    {
+      name: `a UUID over ${DEFAULTS.maxUuidLength} characters`,
+      body: JSON.stringify({ UUID: 'u'.repeat(DEFAULTS.maxUuidLength + 1), Name: 'n' }),
+      field: 'UUID',
+      message: /a UUID must be 1-128 printable ASCII characters/,
+    },
+    {
+      name: 'an over-long UUID in an error callback',
+      body: JSON.stringify({
+        UUID: 't',
+        Name: 'n',
+        OnError: [{ UUID: 'u'.repeat(129), Name: 'e' }],
+      }),
+      field: 'OnError[0].UUID',
+      message: /a UUID must be 1-128/,
+    },
+    {
+      name: 'an over-long UUID in a chord callback',
+      body: JSON.stringify({
+        UUID: 't',
+        Name: 'n',
+        ChordCallback: { UUID: 'u'.repeat(129), Name: 'c' },
+      }),
+      field: 'ChordCallback.UUID',
+      message: /a UUID must be 1-128/,
+    },
+    {
+      name: 'an over-long GroupUUID',
+      body: JSON.stringify({ UUID: 't', Name: 'n', GroupUUID: `group_${'g'.repeat(200)}` }),
+      field: 'GroupUUID',
+      message: /a group UUID must be 1-128 printable ASCII characters/,
+    },
+    {
+      name: 'a GroupUUID with a space in a chord callback',
+      body: JSON.stringify({
+        UUID: 't',
+        Name: 'n',
+        ChordCallback: { Name: 'c', GroupUUID: 'g 1' },
+      }),
+      field: 'ChordCallback.GroupUUID',
+      message: /a group UUID must be/,
+    },
+    {
       name: 'a bad group id',
       body: '{"UUID":"t","Name":"n","BrokerMessageGroupId":"a b"}',
       field: 'BrokerMessageGroupId',
@@ -660,6 +712,40 @@ describe('Function: decodeSignature', () => {
     expect(error.taskName).toBe('add');
     expect(decodeError('{"UUID":"bad uuid","Name":""}').uuid).toBeUndefined();
     expect(decodeError('not json').uuid).toBeUndefined();
+  });
+
+  it('accepts a task name and UUIDs exactly at their limits', () => {
+    // Prepare
+    const name = 'n'.repeat(DEFAULTS.maxTaskNameLength);
+    const uuid = 'u'.repeat(DEFAULTS.maxUuidLength);
+    const body = JSON.stringify({
+      UUID: uuid,
+      Name: name,
+      GroupUUID: uuid,
+      OnSuccess: [{ UUID: uuid, Name: name }],
+    });
+
+    // Act
+    const sig = decodeSignature(body);
+
+    // Assess
+    expect(sig.Name).toBe(name);
+    expect(sig.GroupUUID).toBe(uuid);
+    expect(sig.OnSuccess?.[0]?.UUID).toBe(uuid);
+  });
+
+  it('reports the UUID but not an over-long task name, so a FAILURE record stays small', () => {
+    // Prepare
+    const body = JSON.stringify({ UUID: 'task_big', Name: 'x'.repeat(250_000) });
+
+    // Act
+    const error = decodeError(body);
+
+    // Assess
+    expect(error.field).toBe('Name');
+    expect(error.uuid).toBe('task_big');
+    expect(error.taskName).toBeUndefined();
+    expect(error.message.length).toBeLessThan(300);
   });
 
   it('refuses a body that is not a string', () => {
@@ -731,7 +817,7 @@ describe('Function: newSignature', () => {
     expect(fromMs.ETA).toBe('2030-01-01T00:00:00.25Z');
   });
 
-  it('refuses an empty name, a bad ETA or a RetryCount beyond the limit', () => {
+  it('refuses an empty or over-long name, a bad ETA, an over-long UUID or a RetryCount beyond the limit', () => {
     // Prepare
     const cases = [
       () => newSignature('', []),
@@ -739,6 +825,16 @@ describe('Function: newSignature', () => {
       () => newSignature('n', [], { ETA: new Date(Number.NaN) }),
       () => newSignature('n', [], { RetryCount: DEFAULTS.maxRetryCount + 1 }),
       () => newSignature('n', [{ Type: 'int64', Value: 1.5 }]),
+      () => newSignature('n'.repeat(DEFAULTS.maxTaskNameLength + 1), []),
+      () => newSignature('n', [], { UUID: 'u'.repeat(DEFAULTS.maxUuidLength + 1) }),
+      () => newSignature('n', [], { GroupUUID: 'g'.repeat(DEFAULTS.maxUuidLength + 1) }),
+      () =>
+        newSignature('n', [], {
+          OnError: [newSignature('e'.repeat(DEFAULTS.maxTaskNameLength), [])].map((cb) => ({
+            ...cb,
+            Name: `${cb.Name}e`,
+          })),
+        }),
     ];
 
     // Act
@@ -755,6 +851,12 @@ describe('Function: newSignature', () => {
     for (const e of errors) expect(e).toBeInstanceOf(SignatureEncodeError);
     expect((errors[1] as SignatureEncodeError).field).toBe('ETA');
     expect((errors[4] as SignatureEncodeError).field).toBe('Args[0].Value');
+    expect(errors.slice(5).map((e) => (e as SignatureEncodeError).field)).toStrictEqual([
+      'Name',
+      'UUID',
+      'GroupUUID',
+      'OnError[0].Name',
+    ]);
   });
 });
 
@@ -769,37 +871,6 @@ describe('Function: normalizeSignature', () => {
     // Assess
     expect(sig.ETA).toBe('1970-01-01T00:00:00Z');
     expect(sig.OnSuccess).toBeNull();
-  });
-});
-
-describe('Function: normalizeEta', () => {
-  it('passes null through and refuses invalid times', () => {
-    // Prepare
-    const invalid = '2024-05-01 10:00:00Z';
-
-    // Act
-    const act = () => normalizeEta(invalid);
-
-    // Assess
-    expect(normalizeEta(null)).toBeNull();
-    expect(normalizeEta(undefined)).toBeNull();
-    expect(act).toThrow(RangeError);
-    expect(() => normalizeEta(Number.NaN)).toThrow(RangeError);
-  });
-});
-
-describe('Function: etaToMillis', () => {
-  it('returns epoch milliseconds, dropping sub-millisecond fractions', () => {
-    // Prepare
-    const eta = '1970-01-01T00:00:01.5009Z';
-
-    // Act
-    const ms = etaToMillis(eta);
-
-    // Assess
-    expect(ms).toBe(1500);
-    expect(etaToMillis('2024-05-01T12:00:00+02:00')).toBe(Date.parse('2024-05-01T10:00:00Z'));
-    expect(() => etaToMillis('x')).toThrow(RangeError);
   });
 });
 
