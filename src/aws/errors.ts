@@ -13,6 +13,7 @@
  * | `AccessDenied…`, `KmsAccessDenied`, `UnrecognizedClient`, `InvalidClientTokenId` | {@link InfrastructureError} | `ACCESS_DENIED` |
  * | `CredentialsProviderError` | {@link InfrastructureError} | `NO_CREDENTIALS` |
  * | `ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`, `EHOSTUNREACH`, `ENETUNREACH` | {@link InfrastructureError} | `ENDPOINT_UNREACHABLE` |
+ * | refused for what the request carries: `ValidationException` about a size or a number out of range (an item over 400 KB, a key over 2,048 bytes, an attribute value too large), SQS `InvalidParameterValue` about the message size, `InvalidMessageContents`, `BatchRequestTooLong` | {@link MessageRejectedError} | `MESSAGE_REJECTED` |
  * | any other AWS error (a 4xx the request itself caused) | {@link InfrastructureError} | `AWS_REQUEST_REJECTED` |
  *
  * The connection errors in the last-but-one row are retried by the SDK first; when they reach us
@@ -24,6 +25,7 @@
 import {
   InfrastructureError,
   MachineryError,
+  MessageRejectedError,
   TransientInfrastructureError,
 } from '../core/errors.js';
 
@@ -44,7 +46,9 @@ export class ConfigError extends MachineryError {
 }
 
 /**
- * A signature cannot be sent as one SQS message: its encoded body exceeds SQS's 1 MiB limit.
+ * A signature cannot be sent as one SQS message: its encoded body exceeds SQS's 1 MiB limit. A
+ * {@link MessageRejectedError} (the message's content is the cause, so `classifyFault` gives
+ * `message`) with its own code `MESSAGE_TOO_LARGE`.
  *
  * @example
  * ```ts
@@ -52,7 +56,8 @@ export class ConfigError extends MachineryError {
  * catch (e) { if (e instanceof MessageTooLargeError) console.error(e.uuid, e.bytes); }
  * ```
  */
-export class MessageTooLargeError extends MachineryError {
+export class MessageTooLargeError extends MessageRejectedError {
+  override readonly code: string = 'MESSAGE_TOO_LARGE';
   /** The task whose message is too large. */
   readonly uuid: string;
   /** Size of its message (body plus attributes), bytes. */
@@ -60,7 +65,6 @@ export class MessageTooLargeError extends MachineryError {
 
   constructor(uuid: string, bytes: number, limit: number) {
     super(
-      'MESSAGE_TOO_LARGE',
       `the message of task ${uuid} is ${bytes} bytes, more than the ${limit} bytes SQS accepts`,
     );
     this.uuid = uuid;
@@ -161,6 +165,25 @@ const ACCESS_DENIED_NAMES = new Set([
   'ExpiredToken',
   'ExpiredTokenException',
 ]);
+
+/** SQS errors that always mean the message itself was refused. */
+const MESSAGE_CONTENT_NAMES = new Set([
+  'InvalidMessageContents',
+  'AWS.SimpleQueueService.InvalidMessageContents',
+  'BatchRequestTooLong',
+  'AWS.SimpleQueueService.BatchRequestTooLong',
+  'MessageTooLong',
+]);
+/** Errors that mean the message was refused when their text is about its size or its values. */
+const VALIDATION_NAMES = new Set([
+  'ValidationException',
+  'ValidationError',
+  'InvalidParameterValue',
+  'AWS.SimpleQueueService.InvalidParameterValue',
+]);
+/** What a validation error says when the request's content, not its form, was refused. */
+const CONTENT_REFUSAL =
+  /item size|size of hashkey|primary key values must be under|(size|length).*exceed|exceed.*(size|length)|too (large|long)|must be shorter|number overflow|magnitude larger|larger than supported|out of range/i;
 
 interface ErrorLike {
   name?: unknown;
@@ -278,6 +301,12 @@ export function translateAwsError(e: unknown, ctx: AwsErrorContext = {}): Error 
     return new InfrastructureError(
       'ENDPOINT_UNREACHABLE',
       `${svc} could not be reached (${detail}): check the region and the AWS_ENDPOINT_URL_* variables, or start the local stack`,
+      { cause: e },
+    );
+  }
+  if (has(MESSAGE_CONTENT_NAMES) || (has(VALIDATION_NAMES) && CONTENT_REFUSAL.test(detail))) {
+    return new MessageRejectedError(
+      `${svc} refused the request for what the message carries: ${detail}`,
       { cause: e },
     );
   }

@@ -9,8 +9,10 @@ import {
   translateAwsError,
 } from '../../../src/aws/errors.js';
 import {
+  classifyFault,
   InfrastructureError,
   type MachineryError,
+  MessageRejectedError,
   TransientInfrastructureError,
 } from '../../../src/core/errors.js';
 
@@ -21,6 +23,17 @@ function serviceError(name: string, status: number, fault: 'client' | 'server' =
     $metadata: { httpStatusCode: status },
     message: `${name} happened`,
   });
+}
+
+/** An SDK exception as DynamoDB Local / fauxqs really answer (messages copied from them). */
+function refusal(name: string, message: string, code?: string) {
+  return new SQSServiceException({
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+    ...(code === undefined ? {} : { Code: code }),
+  } as ConstructorParameters<typeof SQSServiceException>[0]);
 }
 
 function socketError(code: string): Error {
@@ -145,6 +158,83 @@ describe('Function: translateAwsError', () => {
     expect(out.cause).toBe(e);
   });
 
+  it.each([
+    [
+      'an item over 400 KB',
+      refusal('ValidationException', 'Item size has exceeded the maximum allowed size'),
+    ],
+    [
+      'an update making the item over 400 KB',
+      refusal('ValidationException', 'Item size to update has exceeded the maximum allowed size'),
+    ],
+    [
+      'a key over 2,048 bytes',
+      refusal(
+        'ValidationException',
+        'Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes',
+      ),
+    ],
+    [
+      'a number out of DynamoDB range',
+      refusal(
+        'ValidationException',
+        'Number overflow. Attempting to store a number with magnitude larger than supported range',
+      ),
+    ],
+    [
+      'an SQS body over 1 MiB',
+      refusal(
+        'AWS.SimpleQueueService.InvalidParameterValue',
+        'One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.',
+        'AWS.SimpleQueueService.InvalidParameterValue',
+      ),
+    ],
+    [
+      'an SQS body with characters SQS refuses',
+      refusal(
+        'AWS.SimpleQueueService.InvalidMessageContents',
+        'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF and #xE000 to #xFFFD.',
+      ),
+    ],
+    [
+      'an SQS batch over 1 MiB',
+      refusal('BatchRequestTooLong', 'Batch requests cannot be longer than 1048576 bytes.'),
+    ],
+  ])('maps %s to a MessageRejectedError (fault kind message)', (_label, e) => {
+    // Act
+    const out = translateAwsError(e, { service: 'DynamoDB', resource: 'task_states' });
+
+    // Assess
+    expect(out).toBeInstanceOf(MessageRejectedError);
+    expect((out as MachineryError).code).toBe('MESSAGE_REJECTED');
+    expect(classifyFault(out).kind).toBe('message');
+    expect(out.message).toContain('DynamoDB (task_states) refused the request');
+    expect(out.message.split('\n')).toHaveLength(1);
+    expect(out.cause).toBe(e);
+  });
+
+  it.each([
+    [
+      'a malformed expression',
+      refusal('ValidationException', 'Invalid UpdateExpression: Syntax error; token: "SET"'),
+    ],
+    [
+      'an SQS parameter that is not about the message',
+      refusal(
+        'AWS.SimpleQueueService.InvalidParameterValue',
+        'Value 2000 for parameter DelaySeconds is invalid. Reason: must be between 0 and 900',
+      ),
+    ],
+  ])('keeps %s a permanent request error of the deployment, not of the message', (_label, e) => {
+    // Act
+    const out = translateAwsError(e);
+
+    // Assess
+    expect(out).not.toBeInstanceOf(MessageRejectedError);
+    expect((out as MachineryError).code).toBe('AWS_REQUEST_REJECTED');
+    expect(classifyFault(out).kind).toBe('deployment');
+  });
+
   it('returns a MachineryError unchanged', () => {
     // Prepare
     const e = new ConfigError('x is not set');
@@ -212,5 +302,14 @@ describe('Class: MessageTooLargeError', () => {
     expect(e.uuid).toBe('task_1');
     expect(e.bytes).toBe(2_000_000);
     expect(e.message).toContain('1048576');
+  });
+
+  it('is a MessageRejectedError, so the message is dead-lettered rather than retried', () => {
+    // Act
+    const e = new MessageTooLargeError('task_1', 2_000_000, 1_048_576);
+
+    // Assess
+    expect(e).toBeInstanceOf(MessageRejectedError);
+    expect(classifyFault(e)).toEqual({ kind: 'message', code: 'MESSAGE_TOO_LARGE' });
   });
 });
