@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { messageBytes } from './bounds.js';
 import type { Clock } from './clock.js';
 import { MachineryError } from './errors.js';
 import { taskExpiresAt } from './lifetime.js';
@@ -67,19 +68,6 @@ export interface DispatchDeps {
  */
 export type DispatchRoute = 'queue' | 'delay-queue' | 'schedule';
 
-/** Size of a signature's task-queue or delay-queue message as SQS counts it: body plus attributes. */
-function messageBytes(signature: Signature, body: string): number {
-  let bytes = Buffer.byteLength(body, 'utf8');
-  // The SQS broker also sends `traceparent` / `tracestate` as String message attributes.
-  for (const name of ['traceparent', 'tracestate']) {
-    const value = signature.Headers[name];
-    if (typeof value === 'string' && value !== '') {
-      bytes += Buffer.byteLength(`${name}String${value}`, 'utf8');
-    }
-  }
-  return bytes;
-}
-
 /** One signature checked and routed, nothing written or sent yet. */
 interface Plan {
   signature: Signature;
@@ -109,7 +97,7 @@ function plan(signature: Signature, deps: DispatchDeps, now: number): Plan {
   const delayMs = eta === null ? 0 : eta - now;
   const base = { signature, expiresAt, delaySeconds: 0, fireAt: now, byReference: undefined };
   if (delayMs <= DEFAULTS.maxDelaySeconds * 1000) {
-    const bytes = messageBytes(signature, body);
+    const bytes = messageBytes(signature);
     if (bytes > DEFAULTS.maxMessageBytes) {
       throw new DispatchError(
         `task ${signature.UUID} is ${bytes} bytes with its message attributes, more than the ${DEFAULTS.maxMessageBytes} bytes an SQS message holds`,
