@@ -83,7 +83,8 @@ export {
  * IAM (least privilege, no managed policies):
  * - worker: consume the task queue (+ `ChangeMessageVisibility`), `sqs:SendMessage` to the task
  *   DLQ, the task queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both
- *   tables, `scheduler:CreateSchedule` on the group's schedules, `iam:PassRole` of the Scheduler
+ *   tables and `dynamodb:BatchGetItem` on `task_states` (the failure ledger's records live there
+ *   beside the task states, under their own key prefixes), `scheduler:CreateSchedule` on the group's schedules, `iam:PassRole` of the Scheduler
  *   role to `scheduler.amazonaws.com`, its own log group;
  * - forwarder: consume the delay queue, `sqs:SendMessage` to the task queue, the delay queue and
  *   the delay DLQ, `dynamodb:GetItem/PutItem/UpdateItem` on `task_states`, the same Scheduler

@@ -36,8 +36,9 @@ export interface MachineryGrantTargets extends Construct {
 
 /**
  * Grants the worker's execution role what it calls: `sqs:SendMessage` to the task DLQ, the task
- * queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both tables (any key, so the
- * worker's own records beside the task states are covered), and creating schedules.
+ * queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both tables and
+ * `dynamodb:BatchGetItem` on `task_states` (any key: the failure ledger's `streak#…`, `fault#…`
+ * and `dlq#…` records live there beside the task states), and creating schedules.
  *
  * @example
  * ```ts
@@ -47,7 +48,7 @@ export interface MachineryGrantTargets extends Construct {
 export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable): void {
   const { queues } = targets;
   sendTo(role, [queues.tasksDlq, queues.tasks, queues.delay]);
-  grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem']);
+  grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
   grantTable(role, targets.groupMetasTable, ['GetItem', 'PutItem', 'UpdateItem']);
   grantSchedules(targets, role, ['scheduler:CreateSchedule']);
 }
@@ -156,6 +157,9 @@ function sendTo(grantee: iam.IGrantable, queues: sqs.IQueue[]): iam.Grant {
   });
 }
 
+/** DynamoDB actions that only read (a customer managed key needs only `kms:Decrypt` for them). */
+const READ_ACTIONS: ReadonlySet<string> = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+
 /** `dynamodb:<actions>` on the table itself (no index wildcard) and its key, if customer managed. */
 function grantTable(grantee: iam.IGrantable, table: dynamodb.ITable, actions: string[]): iam.Grant {
   const grant = iam.Grant.addToPrincipal({
@@ -164,7 +168,7 @@ function grantTable(grantee: iam.IGrantable, table: dynamodb.ITable, actions: st
     resourceArns: [table.tableArn],
   });
   if (table.encryptionKey === undefined) return grant;
-  const writes = actions.some((a) => a !== 'GetItem' && a !== 'Query' && a !== 'Scan');
+  const writes = actions.some((a) => !READ_ACTIONS.has(a));
   return grant.combine(
     writes
       ? table.encryptionKey.grantEncryptDecrypt(grantee)

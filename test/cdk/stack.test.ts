@@ -322,7 +322,11 @@ describe('Class: MachineryStack', () => {
         Effect: 'Allow',
         Resource: [arnOf(m.taskDlq), arnOf(m.taskQueue), arnOf(m.delayQueue)],
       },
-      { Action: rw, Effect: 'Allow', Resource: arnOf(m.taskStatesTable) },
+      {
+        Action: [...rw, 'dynamodb:BatchGetItem'],
+        Effect: 'Allow',
+        Resource: arnOf(m.taskStatesTable),
+      },
       { Action: rw, Effect: 'Allow', Resource: arnOf(m.groupMetasTable) },
       { Action: 'scheduler:CreateSchedule', Effect: 'Allow', Resource: scheduleArn },
       passRole,
