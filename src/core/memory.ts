@@ -18,7 +18,14 @@ import type {
   TaskRecord,
 } from './ports.js';
 import { decodeSignature, encodeSignature } from './signature.js';
-import type { DeadLetterReason, Signature, TaskState, TypedValue } from './types.js';
+import {
+  deadLettered,
+  leaseIsLive,
+  stateIs,
+  taskIsPresent,
+  transitionConditions,
+} from './transitions.js';
+import type { Signature, TaskState, TypedValue } from './types.js';
 
 /** Queued failures per operation name. */
 class FailureQueue {
@@ -49,10 +56,15 @@ function viaWire(signature: Signature): Signature {
 /** Names of the `ResultBackend` operations. */
 export type BackendOperation = keyof ResultBackend;
 
+/** The `ResultBackend.markFailure` options. */
+type MarkFailureOptions = Parameters<ResultBackend['markFailure']>[2];
+
 /**
  * `ResultBackend` in memory, exactly per the TSDoc of `ports.ts`. Items expire when
- * `expiresAt <= now` and then read as absent. Counts writes (successful conditional writes),
- * failed conditional writes and reads, so tests can check the write budget.
+ * `expiresAt <= now` and then read as absent. Each transition tests the same condition as the
+ * DynamoDB backend (`transitionConditions` of `transitions.ts`) on the live record. Counts writes
+ * (successful conditional writes), failed conditional writes and reads, so tests can check the
+ * write budget.
  *
  * Choices where the contract leaves room (the same as the DynamoDB backend): a redrive claim resets
  * `crashes` to 0 and clears `deadLetterReason`; `crash-loop` writes nothing and returns the record
@@ -95,9 +107,10 @@ export class MemoryResultBackend implements ResultBackend {
     return this.#items.size;
   }
 
+  /** The stored record unless it reads as absent (expired). */
   #live(uuid: string, now: number): TaskRecord | undefined {
     const rec = this.#items.get(uuid);
-    return rec !== undefined && rec.expiresAt > now ? rec : undefined;
+    return taskIsPresent(now).test(rec) ? rec : undefined;
   }
 
   #write(rec: TaskRecord): void {
@@ -135,7 +148,8 @@ export class MemoryResultBackend implements ResultBackend {
     options: { now: number; expiresAt: number; body?: string },
   ): Promise<boolean> {
     this.#failures.check('putPending');
-    if (this.#live(signature.UUID, options.now) !== undefined) return this.#refused(false);
+    const stored = this.#items.get(signature.UUID);
+    if (!transitionConditions.putPending(options.now).test(stored)) return this.#refused(false);
     const rec = this.#fresh(
       signature.UUID,
       signature.Name,
@@ -178,42 +192,49 @@ export class MemoryResultBackend implements ResultBackend {
         redrive,
       };
     };
-    if (old === undefined) {
-      return start(
-        this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'STARTED'),
-        {},
-        false,
-      );
+    if (old === undefined || transitionConditions.claim(now).test(old)) {
+      const rec = old ?? this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'STARTED');
+      return start(rec, {}, false);
     }
-    if (old.deadLettered) {
+    if (deadLettered.test(old)) {
       return start(old, { deadLettered: false, deadLetterReason: null, crashes: 0 }, true);
     }
-    switch (old.state) {
-      case 'PENDING':
-      case 'RECEIVED':
-      case 'RETRY':
-        return start(old, {}, false);
-      case 'STARTED': {
-        if (old.leaseUntil !== null && old.leaseUntil > now) {
-          return this.#refused({ kind: 'leased', leaseUntil: old.leaseUntil });
-        }
-        const crashes = old.crashes + 1;
-        if (crashes >= maxCrashes) {
-          return this.#refused({
-            kind: 'crash-loop',
-            record: { ...structuredClone(old), crashes },
-          });
-        }
-        return start(old, { crashes }, false);
-      }
-      default:
-        return this.#refused({ kind: 'finished', record: structuredClone(old) });
+    if (leaseIsLive(now).test(old) && old.leaseUntil !== null) {
+      return this.#refused({ kind: 'leased', leaseUntil: old.leaseUntil });
     }
+    if (stateIs('STARTED').test(old)) {
+      // An expired lease: the attempt that held it crashed.
+      const crashes = old.crashes + 1;
+      if (crashes >= maxCrashes) {
+        return this.#refused({ kind: 'crash-loop', record: { ...structuredClone(old), crashes } });
+      }
+      return start(old, { crashes }, false);
+    }
+    return this.#refused({ kind: 'finished', record: structuredClone(old) });
   }
 
-  #owned(uuid: string, attempt: number, now: number): TaskRecord | undefined {
-    const rec = this.#live(uuid, now);
-    return rec?.state === 'STARTED' && rec.attempt === attempt ? rec : undefined;
+  /**
+   * Ends the attempt `attempt` with `changes` (clearing the lease) when it still owns the task;
+   * `false` when it lost its claim.
+   */
+  #finish(
+    uuid: string,
+    attempt: number,
+    options: { now: number; expiresAt: number },
+    changes: (rec: TaskRecord) => Partial<TaskRecord>,
+  ): boolean {
+    const rec = this.#items.get(uuid);
+    if (rec === undefined || !transitionConditions.finish(attempt, options.now).test(rec)) {
+      return this.#refused(false);
+    }
+    this.#write({
+      ...rec,
+      ...changes(rec),
+      leaseUntil: null,
+      updatedAt: options.now,
+      expiresAt: Math.max(rec.expiresAt, options.expiresAt),
+    });
+    return true;
   }
 
   async markSuccess(
@@ -223,17 +244,10 @@ export class MemoryResultBackend implements ResultBackend {
     options: { now: number; expiresAt: number },
   ): Promise<boolean> {
     this.#failures.check('markSuccess');
-    const rec = this.#owned(uuid, attempt, options.now);
-    if (rec === undefined) return this.#refused(false);
-    this.#write({
-      ...rec,
+    return this.#finish(uuid, attempt, options, () => ({
       state: 'SUCCESS',
       results: structuredClone(results),
-      leaseUntil: null,
-      updatedAt: options.now,
-      expiresAt: Math.max(rec.expiresAt, options.expiresAt),
-    });
-    return true;
+    }));
   }
 
   async markRetry(
@@ -243,53 +257,35 @@ export class MemoryResultBackend implements ResultBackend {
     options: { now: number; expiresAt: number },
   ): Promise<boolean> {
     this.#failures.check('markRetry');
-    const rec = this.#owned(uuid, attempt, options.now);
-    if (rec === undefined) return this.#refused(false);
-    this.#write({
-      ...rec,
+    return this.#finish(uuid, attempt, options, (rec) => ({
       state: 'RETRY',
       retries: rec.retries + 1,
       error,
-      leaseUntil: null,
-      updatedAt: options.now,
-      expiresAt: Math.max(rec.expiresAt, options.expiresAt),
-    });
-    return true;
+    }));
   }
 
   async markFailure(
     signature: Pick<Signature, 'UUID' | 'Name'>,
     error: string,
-    options: {
-      now: number;
-      expiresAt: number;
-      attempt?: number;
-      deadLetterReason?: DeadLetterReason;
-    },
+    options: MarkFailureOptions,
   ): Promise<boolean> {
     this.#failures.check('markFailure');
     const { now, expiresAt, attempt, deadLetterReason } = options;
-    let rec: TaskRecord | undefined;
-    if (attempt !== undefined) {
-      rec = this.#owned(signature.UUID, attempt, now);
-    } else {
-      const old = this.#live(signature.UUID, now);
-      if (old === undefined)
-        rec = this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'FAILURE');
-      else if (old.state === 'STARTED') {
-        // Another attempt holds a live lease: it runs the task now and writes the final state.
-        if (old.leaseUntil === null || old.leaseUntil <= now) rec = old;
-      } else if (old.state !== 'SUCCESS' && old.state !== 'FAILURE') rec = old;
-    }
-    if (rec === undefined) return this.#refused(false);
-    this.#write({
-      ...rec,
+    const failed = (): Partial<TaskRecord> => ({
       state: 'FAILURE',
       error,
       results: null,
-      leaseUntil: null,
       deadLettered: deadLetterReason !== undefined,
       deadLetterReason: deadLetterReason ?? null,
+    });
+    if (attempt !== undefined) return this.#finish(signature.UUID, attempt, options, failed);
+    const old = this.#live(signature.UUID, now);
+    if (!transitionConditions.failUnclaimed(now).test(old)) return this.#refused(false);
+    const rec = old ?? this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'FAILURE');
+    this.#write({
+      ...rec,
+      ...failed(),
+      leaseUntil: null,
       updatedAt: now,
       expiresAt: Math.max(rec.expiresAt, expiresAt),
     });
@@ -303,7 +299,7 @@ export class MemoryResultBackend implements ResultBackend {
     this.#failures.check('revoke');
     const { now, expiresAt } = options;
     const old = this.#live(uuid, now);
-    if (old !== undefined && old.state !== 'PENDING' && old.state !== 'RETRY') {
+    if (old !== undefined && !transitionConditions.revoke(now).test(old)) {
       return this.#refused(old.state);
     }
     const rec = old ?? this.#fresh(uuid, '', now, expiresAt, 'FAILURE');
