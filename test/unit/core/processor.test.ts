@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { results, typed } from '../../../src/core/args.js';
+import { TRUNCATION_MARKER } from '../../../src/core/bounds.js';
 import { AdjustableClock } from '../../../src/core/clock.js';
-import { RetryLaterError, TaskTimeoutError } from '../../../src/core/errors.js';
+import {
+  InfrastructureError,
+  MessageRejectedError,
+  RetryLaterError,
+  TaskTimeoutError,
+} from '../../../src/core/errors.js';
 import {
   MemoryBroker,
   MemoryLogger,
@@ -66,6 +72,13 @@ const registry = createRegistry([
     },
   }),
   defineTask({ name: 'object', run: () => ({ a: 1 }) as never }),
+  defineTask({
+    name: 'throw_text',
+    args: ['string'],
+    run: (_c, text) => {
+      throw new Error(text);
+    },
+  }),
   defineTask({
     name: 'hang',
     run: (c) => new Promise<void>((resolve) => c.signal.addEventListener('abort', () => resolve())),
@@ -986,6 +999,261 @@ describe('Function: createProcessor', () => {
 
       // Assess
       await expect(outcome).rejects.toThrow('bug');
+    });
+  });
+
+  describe('message-caused errors', () => {
+    const refused = () =>
+      new MessageRejectedError(
+        'DynamoDB refused the request for what the message carries: Item size has exceeded the maximum allowed size',
+      );
+
+    it('dead-letters message-rejected when the claim is refused for the content, recording FAILURE', async () => {
+      // Prepare
+      const errors: unknown[] = [];
+      const { processor, backend, now } = setup({
+        hooks: { errorHandler: (e) => void errors.push(e) },
+      });
+      const s = sig('nothing');
+      const refusal = refused();
+      backend.failNext('claim', refusal);
+      const runsBefore = (calls.nothing ?? []).length;
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      expect(outcome).toStrictEqual({
+        kind: 'dead-letter',
+        uuid: s.UUID,
+        reason: 'message-rejected',
+        detail: `claiming the task was refused for the message's content: ${refusal.message}`,
+      });
+      expect(await backend.get(s.UUID, now())).toMatchObject({
+        state: 'FAILURE',
+        deadLettered: true,
+        deadLetterReason: 'message-rejected',
+        attempt: 0,
+      });
+      expect(calls.nothing ?? []).toHaveLength(runsBefore);
+      expect(errors).toStrictEqual([refusal]);
+    });
+
+    it('records FAILURE for the running attempt when its FAILURE write is refused for the content', async () => {
+      // Prepare
+      const { processor, backend, broker, now } = setup({ maxErrorTextLength: 1_000_000 });
+      const s = sig('throw_text', [{ Type: 'string', Value: 'x'.repeat(500_000) }], {
+        OnError: [sig('nothing')],
+      });
+      backend.failNext('markFailure', refused());
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      expect(outcome).toMatchObject({
+        kind: 'dead-letter',
+        uuid: s.UUID,
+        reason: 'message-rejected',
+      });
+      expect((outcome as { detail: string }).detail).toMatch(/^recording FAILURE was refused/);
+      expect(await backend.get(s.UUID, now())).toMatchObject({
+        state: 'FAILURE',
+        attempt: 1,
+        leaseUntil: null,
+        deadLetterReason: 'message-rejected',
+      });
+      expect(broker.published).toHaveLength(0);
+    });
+
+    it('dead-letters without task state when the FAILURE write is refused too', async () => {
+      // Prepare
+      const { processor, backend, logger } = setup();
+      const s = sig('nothing');
+      backend.failNext('claim', refused());
+      backend.failNext('markFailure', refused());
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'dead-letter', reason: 'message-rejected' });
+      expect(backend.peek(s.UUID)).toBeUndefined();
+      expect(backend.writes).toBe(0);
+      expect(logger.at('warn').some((e) => e.message.includes('FAILURE cannot be recorded'))).toBe(
+        true,
+      );
+    });
+
+    it('returns transient when recording the FAILURE of a refused message fails transiently', async () => {
+      // Prepare
+      const { processor, backend } = setup();
+      backend.failNext('claim', refused());
+      backend.failNext('markFailure');
+
+      // Act
+      const outcome = await processor.process(sig('nothing'), delivery());
+
+      // Assess
+      expect(outcome.kind).toBe('transient');
+    });
+
+    it('dead-letters a duplicate whose callbacks are refused for their content', async () => {
+      // Prepare
+      const { processor, backend, broker, now } = setup();
+      const s = sig('nothing', [], { OnSuccess: [sig('nothing')] });
+      await processor.process(s, delivery());
+      broker.failNext('publish', refused());
+
+      // Act
+      const outcome = await processor.process(s, delivery({ messageId: 'msg-2' }));
+
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'dead-letter', reason: 'message-rejected' });
+      expect((outcome as { detail: string }).detail).toMatch(/^sending OnSuccess callbacks/);
+      expect((await backend.get(s.UUID, now()))?.state).toBe('SUCCESS');
+    });
+
+    it('keeps an error of the deployment transient, with the error as the adapter translated it', async () => {
+      // Prepare
+      const { processor, backend } = setup();
+      const denied = new InfrastructureError('ACCESS_DENIED', 'DynamoDB denied access');
+      backend.failNext('claim', denied);
+
+      // Act
+      const outcome = await processor.process(sig('nothing'), delivery());
+
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'transient' });
+      expect((outcome as { error: unknown }).error).toBe(denied);
+    });
+
+    it('still dead-letters an invalid signature whose FAILURE write is refused for its content', async () => {
+      // Prepare
+      const { processor, backend } = setup();
+      const uuid = newTaskUUID();
+      backend.failNext('markFailure', refused());
+
+      // Act
+      const outcome = await processor.processBody(
+        JSON.stringify({ UUID: uuid, Name: 'add', Args: [{ Type: 'int64', Value: 'x' }] }),
+        delivery(),
+      );
+
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'dead-letter', uuid, reason: 'invalid-signature' });
+      expect(backend.peek(uuid)).toBeUndefined();
+    });
+  });
+
+  describe('bounds', () => {
+    it('cuts error texts to maxErrorTextLength in task state, the retry outcome and OnError callbacks', async () => {
+      // Prepare
+      const { processor, backend, broker, now } = setup({ maxErrorTextLength: 100 });
+      const text = 'e'.repeat(5_000);
+      const s = sig('throw_text', [{ Type: 'string', Value: text }], {
+        RetryCount: 1,
+        OnError: [sig('nothing')],
+      });
+      const cut = `${'e'.repeat(100 - TRUNCATION_MARKER.length)}${TRUNCATION_MARKER}`;
+
+      // Act
+      const first = await processor.process(s, delivery());
+      const retried = (await backend.get(s.UUID, now()))?.error;
+      const second = await processor.process(s, delivery({ receiveCount: 2 }));
+
+      // Assess
+      expect(first).toMatchObject({ kind: 'retry', error: cut });
+      expect(retried).toBe(cut);
+      expect(second).toMatchObject({ kind: 'done', state: 'FAILURE' });
+      expect((await backend.get(s.UUID, now()))?.error).toBe(cut);
+      expect(broker.published[0]?.signature.Args[0]).toStrictEqual({
+        Name: '',
+        Type: 'string',
+        Value: cut,
+      });
+    });
+
+    it('cuts the detail of a dead-letter to DEFAULTS.maxErrorTextLength by default', async () => {
+      // Prepare
+      const { processor, backend, now } = setup();
+      // process() takes a decoded signature as is: decoding would refuse a name this long.
+      const s = { ...sig('nothing'), Name: `missing_${'n'.repeat(10_000)}` };
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      const detail = (outcome as { detail: string }).detail;
+      expect(detail).toHaveLength(4_096);
+      expect(detail.endsWith(TRUNCATION_MARKER)).toBe(true);
+      expect((await backend.get(s.UUID, now()))?.error).toBe(detail);
+    });
+
+    it('fails results over maxResultBytes result-too-large without retries, running OnError', async () => {
+      // Prepare
+      const { processor, backend, broker, now } = setup({ maxResultBytes: 1_000 });
+      const s = sig('inspect', [{ Type: 'string', Value: 'r'.repeat(1_001) }], {
+        RetryCount: 3,
+        OnError: [sig('nothing')],
+        OnSuccess: [sig('nothing')],
+      });
+      const writesBefore = backend.writes;
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      expect(outcome).toStrictEqual({ kind: 'done', uuid: s.UUID, state: 'FAILURE' });
+      const rec = await backend.get(s.UUID, now());
+      expect(rec).toMatchObject({ state: 'FAILURE', retries: 0, results: null });
+      expect(rec?.error).toBe(
+        "result-too-large: the results take 1025 bytes in the task's item, over the 1000 it may hold",
+      );
+      expect(broker.published).toHaveLength(1);
+      expect(broker.published[0]?.signature.Args[0]?.Value).toBe(rec?.error);
+      // The claim, FAILURE and the OnError callback's PENDING record: no SUCCESS write.
+      expect(backend.writes - writesBefore).toBe(3);
+    });
+
+    it('fails an OnSuccess callback that would exceed the SQS message limit result-too-large', async () => {
+      // Prepare
+      const { processor, backend, broker, now } = setup({ maxResultBytes: 2_000_000 });
+      const big = 'b'.repeat(600_000);
+      const callback = sig('inspect', [{ Type: 'string', Value: big }]);
+      const s = sig('inspect', [{ Type: 'string', Value: big }], { OnSuccess: [callback] });
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'done', state: 'FAILURE' });
+      expect((await backend.get(s.UUID, now()))?.error).toMatch(
+        /^result-too-large: OnSuccess callback 0 with the results appended is \d+ bytes, over the 1048576 an SQS message holds$/,
+      );
+      expect(broker.published).toHaveLength(0);
+    });
+
+    it('fails a task result-too-large when DynamoDB refuses its SUCCESS write for its size', async () => {
+      // Prepare
+      const { processor, backend, broker, now } = setup();
+      const s = sig('nothing', [], { RetryCount: 2, OnError: [sig('nothing')] });
+      backend.failNext(
+        'markSuccess',
+        new MessageRejectedError(
+          'DynamoDB refused the request: Item size has exceeded the maximum allowed size',
+        ),
+      );
+
+      // Act
+      const outcome = await processor.process(s, delivery());
+
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'done', state: 'FAILURE' });
+      expect((await backend.get(s.UUID, now()))?.error).toBe(
+        'result-too-large: the SUCCESS write was refused: DynamoDB refused the request: Item size has exceeded the maximum allowed size',
+      );
+      expect(broker.published).toHaveLength(1);
     });
   });
 

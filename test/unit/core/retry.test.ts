@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { TaskTimeoutError, UnsupportedResultError } from '../../../src/core/errors.js';
+import {
+  ResultTooLargeError,
+  TaskTimeoutError,
+  UnsupportedResultError,
+} from '../../../src/core/errors.js';
 import {
   decideRetry,
   fibonacci,
@@ -121,6 +125,17 @@ describe('Function: decideRetry', () => {
 
     // Assess
     expect(decision.retry).toBe(false);
+  });
+
+  it('never retries results too large to store or send', () => {
+    // Prepare
+    const sig = { RetryCount: 5, RetryTimeout: 0 };
+
+    // Act
+    const decision = decideRetry(sig, 0, new ResultTooLargeError('500000 bytes'));
+
+    // Assess
+    expect(decision).toStrictEqual({ retry: false, limit: 0 });
   });
 
   it('refuses a negative or non-finite RetryLaterError delay', () => {
