@@ -10,6 +10,8 @@
  *
  * @module
  */
+
+import { createHash } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -18,10 +20,11 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { DEAD_LETTER_NOTE_LIFETIME_MS, type FailureLedger } from '../core/ledger.js';
 import { DEFAULTS } from '../core/resources.js';
 import type { DeadLetterReason } from '../core/types.js';
 import { translateAwsError } from './errors.js';
-import { isFifoQueue, queueUrlLookup } from './sqs-broker.js';
+import { isFifoQueue, messageBytes, queueUrlLookup } from './sqs-broker.js';
 
 /** Names of the message attributes a dead-lettered message carries. */
 export const DEAD_LETTER_ATTRIBUTES = {
@@ -88,6 +91,28 @@ export interface SqsConsumerOptions {
   taskQueueUrl?: string;
   /** The task dead-letter queue. Required to dead-letter. */
   dlqUrl?: string;
+  /**
+   * Where the reason of a dead-letter copy too large to carry attributes is written, before the
+   * copy is sent (see {@link SqsConsumer.deadLetter}). Without it such a copy is sent bare.
+   */
+  notes?: Pick<FailureLedger, 'putDeadLetterNote'>;
+  /** Largest message SQS accepts, body plus attributes, bytes. @default DEFAULTS.maxMessageBytes (1 MiB) */
+  maxMessageBytes?: number;
+}
+
+/**
+ * How a record was dead-lettered.
+ *
+ * @example
+ * ```ts
+ * const { withAttributes } = await consumer.deadLetter(record, info);
+ * ```
+ */
+export interface DeadLetterCopy {
+  /** `false` when the body left no room for the reason attributes: the reason is in a note. */
+  withAttributes: boolean;
+  /** The copy's `MessageDeduplicationId` on a FIFO DLQ (the record's message id), else `undefined`. */
+  deduplicationId: string | undefined;
 }
 
 /**
@@ -104,11 +129,15 @@ export class SqsConsumer {
   readonly #taskQueueUrl: string | undefined;
   readonly #dlqUrl: string | undefined;
   readonly #lookupUrl: (queueName: string, ownerAccountId?: string) => Promise<string>;
+  readonly #notes: Pick<FailureLedger, 'putDeadLetterNote'> | undefined;
+  readonly #maxBytes: number;
 
   constructor(options: SqsConsumerOptions) {
     this.#sqs = options.sqs;
     this.#taskQueueUrl = options.taskQueueUrl;
     this.#dlqUrl = options.dlqUrl;
+    this.#notes = options.notes;
+    this.#maxBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
     this.#lookupUrl = queueUrlLookup(options.sqs);
   }
 
@@ -204,12 +233,17 @@ export class SqsConsumer {
   }
 
   /**
-   * Sends a record's original body to the task DLQ with the reason as message attributes
-   * (`machinery.reason`, `machinery.detail`, `machinery.task-uuid`, `machinery.dead-lettered-at`,
-   * `machinery.source-queue`, and the record's `traceparent`/`tracestate`). On a FIFO DLQ the
-   * message keeps the record's `MessageGroupId` and is deduplicated by the record's message id, so
-   * a repeated dead-lettering of one delivery is stored once. Rejects when the send fails: the
-   * caller must then not acknowledge the record.
+   * Sends a record's original body, unchanged, to the task DLQ with the reason as message
+   * attributes (`machinery.reason`, `machinery.detail`, `machinery.task-uuid`,
+   * `machinery.dead-lettered-at`, `machinery.source-queue`, and the record's
+   * `traceparent`/`tracestate`). On a FIFO DLQ the message keeps the record's `MessageGroupId` and
+   * is deduplicated by the record's message id, so a repeated dead-lettering of one delivery is
+   * stored once. Rejects when the send fails: the caller must then not acknowledge the record.
+   *
+   * Attributes count towards SQS's message size limit: when body plus attributes would exceed it,
+   * the copy is sent with no attributes at all (never a cut body), and the reason is first written
+   * as a note (`FailureLedger.putDeadLetterNote`, keyed by the copy's deduplication id, kept for the
+   * DLQ's retention plus a day). A failed note write rejects before anything is sent.
    *
    * @example
    * ```ts
@@ -219,17 +253,19 @@ export class SqsConsumer {
   async deadLetter(
     record: SQSRecord,
     info: { reason: DeadLetterReason; detail: string; uuid?: string; now: number },
-  ): Promise<void> {
+  ): Promise<DeadLetterCopy> {
     const url = this.#dlqUrl;
     if (url === undefined) {
       throw new Error('cannot dead-letter: no DLQ URL is configured (MACHINERY_DLQ_URL)');
     }
     const str = (v: string): MessageAttributeValue => ({ DataType: 'String', StringValue: v });
+    const detail = sanitizeAttributeText(info.detail);
+    const sourceQueue = record.eventSourceARN || '-';
     const attributes: Record<string, MessageAttributeValue> = {
       [DEAD_LETTER_ATTRIBUTES.reason]: str(info.reason),
-      [DEAD_LETTER_ATTRIBUTES.detail]: str(sanitizeAttributeText(info.detail)),
+      [DEAD_LETTER_ATTRIBUTES.detail]: str(detail),
       [DEAD_LETTER_ATTRIBUTES.deadLetteredAt]: str(new Date(info.now).toISOString()),
-      [DEAD_LETTER_ATTRIBUTES.sourceQueue]: str(record.eventSourceARN || '-'),
+      [DEAD_LETTER_ATTRIBUTES.sourceQueue]: str(sourceQueue),
     };
     if (info.uuid)
       attributes[DEAD_LETTER_ATTRIBUTES.taskUuid] = str(sanitizeAttributeText(info.uuid, 256));
@@ -237,19 +273,39 @@ export class SqsConsumer {
       const v = record.messageAttributes?.[key]?.stringValue;
       if (v) attributes[key] = str(v);
     }
+    const body = record.body.length > 0 ? record.body : ' ';
     const fifo = isFifoQueue(url);
+    const deduplicationId = fifo ? record.messageId : undefined;
+    const withAttributes = messageBytes(body, attributes) <= this.#maxBytes;
+    if (!withAttributes && this.#notes !== undefined) {
+      await this.#notes.putDeadLetterNote({
+        deduplicationId: record.messageId,
+        messageId: record.messageId,
+        reason: info.reason,
+        detail,
+        taskUuid: info.uuid ?? null,
+        sourceQueue,
+        deadLetteredAt: info.now,
+        bodyMd5: createHash('md5').update(body, 'utf8').digest('hex'),
+        bodyBytes: Buffer.byteLength(body, 'utf8'),
+        expiresAt: info.now + DEAD_LETTER_NOTE_LIFETIME_MS,
+      });
+    }
     const group = record.attributes?.MessageGroupId || info.uuid || record.messageId;
     try {
       await this.#sqs.send(
         new SendMessageCommand({
           QueueUrl: url,
-          MessageBody: record.body.length > 0 ? record.body : ' ',
-          MessageAttributes: attributes,
-          ...(fifo ? { MessageGroupId: group, MessageDeduplicationId: record.messageId } : {}),
+          MessageBody: body,
+          ...(withAttributes ? { MessageAttributes: attributes } : {}),
+          ...(deduplicationId === undefined
+            ? {}
+            : { MessageGroupId: group, MessageDeduplicationId: deduplicationId }),
         }),
       );
     } catch (e) {
       throw translateAwsError(e, { service: 'SQS', resource: url });
     }
+    return { withAttributes, deduplicationId };
   }
 }

@@ -9,8 +9,24 @@
  * | `not-due` | sends the signature through the delay path for its ETA (delay queue, or a schedule), then acknowledges |
  * | `retry` | `ChangeMessageVisibility` to the back-off, then reports a batch item failure: the message stays in flight for the delay and keeps its group's place. When first receive + delay would pass SQS's 12 h visibility cap, it re-sends through the delay path instead and acknowledges: **that retry loses its place in its message group** |
  * | `busy` | visibility until the other attempt's lease ends, batch item failure |
- * | `transient` | a short back-off (1, 2, 4 … 60 s by receive count), batch item failure: no retry consumed |
- * | `dead-letter` | sends the original body to the task DLQ with `machinery.reason` / `machinery.detail` / `machinery.task-uuid` / `machinery.dead-lettered-at` / `machinery.source-queue` attributes, then acknowledges; if that send fails, batch item failure (never dropped) |
+ * | `transient` | by the error's kind (`classifyFault`): see below |
+ * | `dead-letter` | sends the original body to the task DLQ with `machinery.reason` / `machinery.detail` / `machinery.task-uuid` / `machinery.dead-lettered-at` / `machinery.source-queue` attributes, then acknowledges; if that send fails, batch item failure (never dropped). A body too large to carry the attributes is sent bare (never cut), its reason first written to the failure ledger as a note keyed by the copy's deduplication id (see `docs/dead-letters.md`) |
+ *
+ * A `transient` outcome by the kind of its error:
+ *
+ * | kind | the worker |
+ * | --- | --- |
+ * | `transient` (throttling, timeouts, 5xx) | a short back-off (1, 2, 4 … 60 s by receive count), batch item failure: no retry consumed |
+ * | `deployment` (access denied, a missing table or queue, an unreachable endpoint) | the same back-off and batch item failure, and one count in the `DeploymentErrors` metric; never dead-lettered, never counted against the task |
+ * | `message` (a write refused for what the message holds) | dead-lettered at once (`message-rejected`), the task recorded FAILURE when its UUID is known |
+ * | `unclassified` (anything else) | the backstop of the failure ledger (`src/core/ledger.ts`): the same code on 3 or more different messages within 5 minutes is systemic (one count in `SystemicErrors`, back-off, never dead-lettered); otherwise it counts in the message's streak, and the 5th failing receive in a row with the same code dead-letters it (`repeated-error`, the error as detail, the task FAILURE when its UUID is known). Below that, the same back-off and batch item failure |
+ *
+ * An unexpected error of the worker itself (sending to the DLQ or through the delay path failed)
+ * backs off the same way and, when it is a deployment error, counts in `DeploymentErrors` too.
+ *
+ * Metrics (`DeploymentErrors`, `SystemicErrors`; namespace `Machinery`, dimension
+ * `service=machinery-worker`, see `METRICS`) go out in CloudWatch embedded metric format on stdout
+ * through Powertools Metrics, flushed at the end of every invocation that counted something.
  *
  * Message groups of a batch run concurrently (up to `groupConcurrency` at once): the batch is split
  * by `MessageGroupId`, keeping the record order within each group, and each group goes through its
@@ -34,28 +50,33 @@
  * IAM (worker role): `sqs:ReceiveMessage`, `sqs:DeleteMessage`, `sqs:GetQueueAttributes`,
  * `sqs:ChangeMessageVisibility` on the task queue; `sqs:SendMessage` on the task DLQ, the task
  * queue (callbacks, chains) and the delay queue; `dynamodb:GetItem`, `PutItem`, `UpdateItem` on
- * `task_states` (and the group table for workflows); `scheduler:CreateSchedule` + `iam:PassRole`
+ * `task_states` (and the group table for workflows), `dynamodb:BatchGetItem` on `task_states` (the
+ * failure ledger); `scheduler:CreateSchedule` + `iam:PassRole`
  * when ETAs found on receipt are more than 15 minutes away.
  *
  * @module
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
 import { ConfigError } from '../aws/errors.js';
+import { DynamoDbFailureLedger } from '../aws/ledger.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { resend } from '../core/dispatch.js';
-import { MachineryError } from '../core/errors.js';
+import { classifyFault, MachineryError } from '../core/errors.js';
+import { type FailureLedger, judgeUnclassifiedFault } from '../core/ledger.js';
+import { taskExpiresAt } from '../core/lifetime.js';
 import type { Logger as CoreLogger, LogFields } from '../core/logger.js';
 import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from '../core/ports.js';
 import { createProcessor, type ProcessorOptions, type TaskLookup } from '../core/processor.js';
 import { createRegistry } from '../core/registry.js';
-import { DEFAULTS } from '../core/resources.js';
+import { DEFAULTS, METRICS } from '../core/resources.js';
 import { decodeSignature } from '../core/signature.js';
 import { normalizeEta } from '../core/time.js';
-import type { Signature } from '../core/types.js';
+import type { DeadLetterReason, Signature } from '../core/types.js';
 
 /**
  * What the worker needs from core: turn one message body into an outcome. `createProcessor` of
@@ -122,6 +143,24 @@ export interface WorkerOptions extends AdapterOptions {
   clock?: Clock;
   /** Structured JSON logger. @default new Logger({ serviceName: 'machinery-worker' }) */
   logger?: Logger;
+  /**
+   * Where the `DeploymentErrors` and `SystemicErrors` counts go; the worker publishes its stored
+   * metrics at the end of each invocation that counted one.
+   * @default new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service })
+   */
+  metrics?: Metrics;
+  /**
+   * The failure ledger: streaks and systemic faults of the backstop, reason notes of DLQ copies too
+   * large to carry attributes. @default a DynamoDB ledger in the `task_states` table when that table
+   * is configured, else none (no backstop: unclassified errors are returned to the queue like
+   * transient ones; oversized DLQ copies are sent without a note)
+   */
+  ledger?: FailureLedger;
+  /**
+   * Thresholds of the backstop for unclassified errors (see `src/core/ledger.ts`).
+   * @default { streakLimit: 5, systemicMessages: 3, systemicWindowMs: 300_000 }
+   */
+  backstop?: { streakLimit?: number; systemicMessages?: number; systemicWindowMs?: number };
   /** Claim no new record when less than this is left of the invocation, ms. @default 10_000 */
   safetyMarginMs?: number;
   /** Abort running tasks this long before the Lambda timeout, ms. @default 3_000 */
@@ -201,6 +240,8 @@ interface WorkerRuntime {
   consumer: SqsConsumer;
   broker: Broker;
   scheduler: Scheduler | undefined;
+  backend: ResultBackend;
+  ledger: FailureLedger | undefined;
 }
 
 /** Best-effort top-level `Name` of a body, for logs (no full parse). */
@@ -295,6 +336,8 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new Logger({ serviceName: 'machinery-worker' });
   const coreLogger = fromPowertools(logger);
+  const metrics =
+    options.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
   const given = [options.tasks, options.registry, options.processor].filter((x) => x !== undefined);
   if (given.length !== 1) {
     throw new ConfigError('createWorker needs exactly one of `tasks`, `registry` or `processor`');
@@ -305,6 +348,8 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
   const transientBackoff =
     options.transientBackoffSeconds ?? ((n: number) => Math.min(60, 2 ** Math.max(0, n - 1)));
   const capMargin = options.visibilityCapMarginSeconds ?? 300;
+  const resultsExpireInSeconds =
+    options.processorOptions?.resultsExpireInSeconds ?? DEFAULTS.resultsExpireInSeconds;
   const groupConcurrency = options.groupConcurrency ?? 10;
   if (!Number.isInteger(groupConcurrency) || groupConcurrency < 1) {
     throw new ConfigError(
@@ -316,6 +361,12 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
   const init = (): WorkerRuntime => {
     if (runtime) return runtime;
     const adapters = createAdapters(options, ['taskStatesTable', 'taskQueueUrl', 'dlqUrl']);
+    const table = adapters.config.taskStatesTable;
+    const ledger =
+      options.ledger ??
+      (table === undefined
+        ? undefined
+        : new DynamoDbFailureLedger({ dynamodb: adapters.clients.dynamodb, tableName: table }));
     const deps: ProcessorDeps = {
       backend: adapters.backend,
       broker: adapters.broker,
@@ -344,9 +395,12 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         sqs: adapters.clients.sqs,
         ...(adapters.config.taskQueueUrl ? { taskQueueUrl: adapters.config.taskQueueUrl } : {}),
         ...(adapters.config.dlqUrl ? { dlqUrl: adapters.config.dlqUrl } : {}),
+        ...(ledger ? { notes: ledger } : {}),
       }),
       broker: adapters.broker,
       scheduler: adapters.scheduler,
+      backend: adapters.backend,
+      ledger,
     };
     return runtime;
   };
@@ -489,30 +543,136 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
           });
           throw new RecordFailedError('BUSY', 'another attempt holds the lease');
         }
-        case 'transient': {
-          await setVisibility(record, transientBackoff(receiveCount));
-          log.warn('transient failure: the record will be redelivered', {
-            ...fields,
-            error: errorText(outcome.error),
-          });
-          throw new RecordFailedError('TRANSIENT', errorText(outcome.error), outcome.error);
-        }
+        case 'transient':
+          return transientFailure(record, fields, outcome.uuid, outcome.error, now);
         case 'dead-letter': {
-          await rt.consumer.deadLetter(record, {
+          await sendToDlq(record, fields, {
             reason: outcome.reason,
             detail: outcome.detail,
             ...(outcome.uuid ? { uuid: outcome.uuid } : {}),
             now,
           });
-          log.warn('message dead-lettered', {
-            ...fields,
-            state: 'FAILURE',
-            reason: outcome.reason,
-            detail: outcome.detail.slice(0, 500),
-          });
           return;
         }
       }
+    };
+
+    const countMetric = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
+
+    /** Sends a record to the DLQ (see `SqsConsumer.deadLetter`) and logs it. */
+    const sendToDlq = async (
+      record: SQSRecord,
+      fields: LogFields,
+      info: { reason: DeadLetterReason; detail: string; uuid?: string; now: number },
+    ): Promise<void> => {
+      const copy = await rt.consumer.deadLetter(record, info);
+      log.warn('message dead-lettered', {
+        ...fields,
+        state: 'FAILURE',
+        reason: info.reason,
+        detail: info.detail.slice(0, 500),
+        ...(copy.withAttributes
+          ? {}
+          : { reasonNote: `dlq#${copy.deduplicationId ?? record.messageId}` }),
+      });
+    };
+
+    /**
+     * Dead-letters a record the worker itself judged (the processor returned `transient`): records
+     * the task FAILURE first when its UUID is known (best effort: the write may be the very one
+     * refused; the DLQ copy carries the reason either way).
+     */
+    const deadLetterJudged = async (
+      record: SQSRecord,
+      fields: LogFields,
+      info: { reason: DeadLetterReason; detail: string; uuid: string | undefined; now: number },
+    ): Promise<void> => {
+      const { uuid, ...rest } = info;
+      if (uuid !== undefined) {
+        try {
+          await rt.backend.markFailure(
+            { UUID: uuid, Name: peekName(record.body) ?? '' },
+            info.detail,
+            {
+              now: info.now,
+              expiresAt: taskExpiresAt({ now: info.now, eta: null, resultsExpireInSeconds }),
+              deadLetterReason: info.reason,
+            },
+          );
+        } catch (e) {
+          log.warn('could not record the dead-lettered task FAILURE', {
+            ...fields,
+            reason: info.reason,
+            error: errorText(e),
+          });
+        }
+      }
+      await sendToDlq(record, fields, { ...rest, ...(uuid === undefined ? {} : { uuid }) });
+    };
+
+    /** The backstop's verdict on an unclassified error, or `undefined` when there is no ledger or it failed. */
+    const judge = async (record: SQSRecord, code: string, now: number) => {
+      if (rt.ledger === undefined) return undefined;
+      try {
+        return await judgeUnclassifiedFault(
+          rt.ledger,
+          { messageId: record.messageId, code, now },
+          options.backstop,
+        );
+      } catch (e) {
+        if (classifyFault(e).kind === 'deployment') countMetric(METRICS.deploymentErrors);
+        log.warn('the failure ledger failed: the error is treated as transient', {
+          messageId: record.messageId,
+          error: errorText(e),
+        });
+        return undefined;
+      }
+    };
+
+    /** A `transient` outcome, by the kind of its error (see the module documentation). */
+    const transientFailure = async (
+      record: SQSRecord,
+      fields: LogFields,
+      uuid: string | undefined,
+      error: unknown,
+      now: number,
+    ): Promise<void> => {
+      const fault = classifyFault(error);
+      const text = errorText(error);
+      const faultFields = { ...fields, error: text, fault: fault.kind, code: fault.code };
+      let streak: number | undefined;
+      if (fault.kind === 'message') {
+        return deadLetterJudged(record, faultFields, {
+          reason: 'message-rejected',
+          detail: text,
+          uuid,
+          now,
+        });
+      }
+      if (fault.kind === 'unclassified') {
+        const judged = await judge(record, fault.code, now);
+        if (judged?.verdict === 'repeated') {
+          return deadLetterJudged(record, faultFields, {
+            reason: 'repeated-error',
+            detail: `${text} (code ${fault.code}: ${judged.streak} receives in a row)`,
+            uuid,
+            now,
+          });
+        }
+        if (judged?.verdict === 'systemic') countMetric(METRICS.systemicErrors);
+        streak = judged?.streak;
+      }
+      if (fault.kind === 'deployment') countMetric(METRICS.deploymentErrors);
+      await setVisibility(record, transientBackoff(receiveCountOf(record)));
+      const message =
+        fault.kind === 'transient'
+          ? 'transient failure: the record will be redelivered'
+          : `${fault.kind} error: the record will be redelivered`;
+      (fault.kind === 'transient' ? log.warn : log.error).call(log, message, {
+        ...faultFields,
+        ...(streak === undefined ? {} : { streak }),
+      });
+      throw new RecordFailedError('TRANSIENT', text, error);
     };
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
@@ -522,7 +682,14 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         if (!(e instanceof RecordFailedError)) {
           // Sending to the DLQ or through the delay path failed: back off like a transient error
           // (releasing it at once would spin on a persistent failure).
-          log.error('record failed', { messageId: record.messageId, error: errorText(e) });
+          const fault = classifyFault(e);
+          if (fault.kind === 'deployment') countMetric(METRICS.deploymentErrors);
+          log.error('record failed', {
+            messageId: record.messageId,
+            error: errorText(e),
+            fault: fault.kind,
+            code: fault.code,
+          });
           await setVisibility(record, transientBackoff(receiveCountOf(record)));
         }
         throw e;
@@ -545,6 +712,8 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       });
     } finally {
       clearTimeout(timer);
+      // Flushed per invocation (embedded metric format on stdout).
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
     // In the batch's record order, whatever order the groups finished in.
     const failed = event.Records.filter((r) => failedIds.has(r.messageId));

@@ -17,6 +17,8 @@
  * then set to the group under test: the worker groups by that attribute, while the visibility
  * requests still act on the real in-flight messages.
  */
+
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   type ChangeMessageVisibilityBatchCommandInput,
   type ChangeMessageVisibilityCommandInput,
@@ -29,20 +31,25 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InfrastructureError, MessageRejectedError } from '../../src/core/errors.js';
+import { type FailureLedger, MemoryFailureLedger } from '../../src/core/ledger.js';
+import { MemoryResultBackend } from '../../src/core/memory.js';
 import type { Delivery, ProcessOutcome, ResultBackend } from '../../src/core/ports.js';
-import { DEFAULTS } from '../../src/core/resources.js';
+import { DEFAULTS, METRICS } from '../../src/core/resources.js';
 import { encodeSignature, newSignature } from '../../src/core/signature.js';
 import { type BodyProcessor, createWorker, type WorkerOptions } from '../../src/handlers/worker.js';
 import { toSqsRecord } from '../../src/local/runner.js';
 import {
   inputsOf,
   queueCounts,
+  queueDepth,
   quietLogger,
   type RecordedCommand,
   receiveMessages,
   recordCommands,
 } from './aws-helpers.js';
+import { captureEmf, type EmfCapture } from './support/emf.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 /** A backend nobody should call: the processor here is a stub. */
@@ -145,6 +152,8 @@ describe('Function: createWorker (outcomes against SQS)', () => {
       receiveVisibilitySeconds?: number;
       receives?: number;
       dlqUrl?: string;
+      /** Wraps the worker's in-memory ledger (the inner one stays readable as `ledger`). */
+      wrapLedger?: (ledger: FailureLedger, sent: RecordedCommand[]) => FailureLedger;
     },
   ) {
     const i = ++n;
@@ -188,6 +197,7 @@ describe('Function: createWorker (outcomes against SQS)', () => {
     clients.push(sqs);
     const sent = recordCommands(sqs);
     const calls: string[] = [];
+    const ledger = new MemoryFailureLedger();
     const processor: BodyProcessor = {
       processBody: async (_body, delivery) => {
         const label = labelOf.get(delivery.messageId) ?? `?${delivery.messageId}`;
@@ -207,6 +217,8 @@ describe('Function: createWorker (outcomes against SQS)', () => {
       env: {},
       aws: { region: stack.region, sqs },
       logger: quietLogger('SILENT'),
+      ledger: options.wrapLedger ? options.wrapLedger(ledger, sent) : ledger,
+      metrics: new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service }),
       ...options.worker,
     });
 
@@ -241,6 +253,7 @@ describe('Function: createWorker (outcomes against SQS)', () => {
       receiptOf,
       labelOfReceipt,
       labelOf,
+      ledger,
     };
   }
 
@@ -457,12 +470,16 @@ describe('Function: createWorker (outcomes against SQS)', () => {
       dlqUrl: `${stack.queueUrls.tasksDlq.replace(/[^/]+$/, '')}${stack.prefix}no-such-dlq.fifo`,
     });
     const start = Date.now();
+    const emf = captureEmf();
 
     // Act
     const res = await w.handler(w.event(w.record('a1')), context());
+    emf.stop();
 
-    // Assess: failed, backed off like a transient error, and back on the queue after it
+    // Assess: failed, backed off like a transient error, counted as a deployment error, and back
+    // on the queue after the back-off
     expect(w.labels(res.batchItemFailures)).toEqual(['a1']);
+    expect(emf.count(METRICS.deploymentErrors)).toBe(1);
     expect(visibilityChanges(w.sent).map((c) => c.VisibilityTimeout)).toEqual([1]);
     const back = await receiveTimes(w.tasks.url, w.labelOf, ['a1']);
     expect(back.get('a1')).toBeGreaterThanOrEqual(start + 1_000);
@@ -699,5 +716,242 @@ describe('Function: createWorker (outcomes against SQS)', () => {
     const back = await receiveTimes(w.tasks.url, w.labelOf, ['b1', 'b2']);
     expect([...back.keys()].sort()).toEqual(['b1', 'b2']);
     expect(back.get('b1')).toBeGreaterThanOrEqual(start + 1_000);
+  });
+
+  describe('faults by kind', () => {
+    let emf: EmfCapture | undefined;
+    afterEach(() => {
+      emf?.stop();
+      emf = undefined;
+    });
+
+    /** A ledger that records its calls in `sent` (beside the SQS commands), or fails them. */
+    function watchedLedger(
+      sent: RecordedCommand[],
+      inner: FailureLedger,
+      fail?: { putDeadLetterNote?: Error; noteCode?: Error },
+    ): FailureLedger {
+      const log = async <T>(name: string, input: unknown, run: () => Promise<T>): Promise<T> => {
+        sent.push({ name: `ledger.${name}`, input: input as Record<string, unknown> });
+        const error = fail?.[name as keyof typeof fail];
+        if (error) throw error;
+        return run();
+      };
+      return {
+        countStreak: (s) => log('countStreak', s, () => inner.countStreak(s)),
+        noteCode: (s) => log('noteCode', s, () => inner.noteCode(s)),
+        putDeadLetterNote: (n) => log('putDeadLetterNote', n, () => inner.putDeadLetterNote(n)),
+        getDeadLetterNote: (d, o) => inner.getDeadLetterNote(d, o),
+      };
+    }
+
+    const ledgerCalls = (sent: readonly RecordedCommand[]) =>
+      sent.filter((c) => c.name.startsWith('ledger.')).map((c) => c.name);
+
+    it('counts a deployment error in DeploymentErrors, backs off and never dead-letters or counts it against the task', async () => {
+      // Prepare
+      emf = captureEmf();
+      const w = await setUp([{ label: 'a1' }, { label: 'a2' }], {
+        processor: async (label) => ({
+          kind: 'transient',
+          uuid: `task_${label}`,
+          error: new InfrastructureError('ACCESS_DENIED', 'DynamoDB refused: access denied'),
+        }),
+        wrapLedger: (ledger, sent) => watchedLedger(sent, ledger),
+      });
+
+      // Act: two invocations
+      const first = await w.handler(w.event(w.record('a1'), w.record('a2')), context());
+      const second = await w.handler(w.event(w.record('a1')), context());
+
+      // Assess
+      expect(w.labels(first.batchItemFailures)).toEqual(['a1', 'a2']);
+      expect(w.labels(second.batchItemFailures)).toEqual(['a1']);
+      expect(visibilityChanges(w.sent).map((c) => c.VisibilityTimeout)).toEqual([1, 1, 1]);
+      expect(emf.count(METRICS.deploymentErrors)).toBe(3);
+      expect(emf.count(METRICS.systemicErrors)).toBe(0);
+      // One EMF line per invocation: flushed per invocation
+      expect(emf.records).toHaveLength(2);
+      expect(ledgerCalls(w.sent)).toEqual([]);
+      expect(await queueDepth(stack.clients.sqs, w.dlq.url)).toBe(0);
+    });
+
+    it('dead-letters an error caused by the message at once (message-rejected) and records the task FAILURE', async () => {
+      // Prepare
+      const backend = new MemoryResultBackend();
+      const w = await setUp([{ label: 'a1', group: 'orders' }], {
+        processor: async () => ({
+          kind: 'transient',
+          uuid: 'task_a1',
+          error: new MessageRejectedError(
+            'DynamoDB refused the item: Item size has exceeded the maximum allowed size',
+          ),
+        }),
+        worker: { backend },
+      });
+      const rec = w.record('a1');
+
+      // Act
+      const res = await w.handler(w.event(rec), context());
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      const [dead] = await receiveMessages(stack.clients.sqs, w.dlq.url, { count: 1 });
+      expect(dead?.Body).toBe(rec.body);
+      expect(dead?.MessageAttributes?.['machinery.reason']?.StringValue).toBe('message-rejected');
+      expect(dead?.MessageAttributes?.['machinery.detail']?.StringValue).toContain('Item size');
+      expect(dead?.MessageAttributes?.['machinery.task-uuid']?.StringValue).toBe('task_a1');
+      expect(await backend.get('task_a1', { now: Date.now() })).toMatchObject({
+        state: 'FAILURE',
+        deadLettered: true,
+        deadLetterReason: 'message-rejected',
+        name: 't-a1',
+      });
+      expect(ledgerCalls(w.sent)).toEqual([]);
+    });
+
+    it('dead-letters a message at its 5th failing receive with one unclassified error (repeated-error)', async () => {
+      // Prepare: the message stays in flight between the calls (60 s back-off)
+      const backend = new MemoryResultBackend();
+      const w = await setUp([{ label: 'a1' }], {
+        processor: async () => ({ kind: 'transient', uuid: 'task_a1', error: new Error('boom') }),
+        worker: { backend, transientBackoffSeconds: () => 60 },
+      });
+      const rec = w.record('a1');
+
+      // Act
+      const results = [];
+      for (let i = 0; i < 5; i++) results.push(await w.handler(w.event(rec), context()));
+
+      // Assess: failures 1-4 went back to the queue, the 5th went to the DLQ and was acknowledged
+      expect(results.map((r) => w.labels(r.batchItemFailures))).toEqual([
+        ['a1'],
+        ['a1'],
+        ['a1'],
+        ['a1'],
+        [],
+      ]);
+      expect(visibilityChanges(w.sent)).toHaveLength(4);
+      const [dead] = await receiveMessages(stack.clients.sqs, w.dlq.url, { count: 1 });
+      expect(dead?.Body).toBe(rec.body);
+      expect(dead?.MessageAttributes?.['machinery.reason']?.StringValue).toBe('repeated-error');
+      expect(dead?.MessageAttributes?.['machinery.detail']?.StringValue).toBe(
+        'Error: boom (code Error: 5 receives in a row)',
+      );
+      expect(await backend.get('task_a1', { now: Date.now() })).toMatchObject({
+        state: 'FAILURE',
+        deadLetterReason: 'repeated-error',
+      });
+    });
+
+    it('counts an unclassified error on a 3rd message within the window as systemic and dead-letters none', async () => {
+      // Prepare
+      emf = captureEmf();
+      const labels = ['a1', 'a2', 'a3'];
+      const w = await setUp(
+        labels.map((label) => ({ label })),
+        {
+          processor: async (label) => ({
+            kind: 'transient',
+            uuid: `task_${label}`,
+            error: new Error('boom'),
+          }),
+          worker: { transientBackoffSeconds: () => 60 },
+        },
+      );
+
+      // Act: six rounds over the three messages
+      const failures: string[][] = [];
+      for (let round = 0; round < 6; round++) {
+        for (const label of labels) {
+          failures.push(
+            w.labels((await w.handler(w.event(w.record(label)), context())).batchItemFailures),
+          );
+        }
+      }
+
+      // Assess: every delivery failed back to the queue; only the first two were counted in streaks
+      expect(failures).toEqual(Array.from({ length: 18 }, (_, i) => [labels[i % 3]]));
+      expect(emf.count(METRICS.systemicErrors)).toBe(16);
+      expect(await queueDepth(stack.clients.sqs, w.dlq.url)).toBe(0);
+    });
+
+    it('returns an unclassified error to the queue when the ledger fails', async () => {
+      // Prepare
+      const w = await setUp([{ label: 'a1' }], {
+        processor: async () => ({ kind: 'transient', error: new Error('boom') }),
+        wrapLedger: (ledger, sent) =>
+          watchedLedger(sent, ledger, { noteCode: new Error('ledger down') }),
+      });
+
+      // Act
+      const res = await w.handler(w.event(w.record('a1')), context());
+
+      // Assess
+      expect(w.labels(res.batchItemFailures)).toEqual(['a1']);
+      expect(ledgerCalls(w.sent)).toEqual(['ledger.noteCode']);
+      expect(visibilityChanges(w.sent).map((c) => c.VisibilityTimeout)).toEqual([1]);
+      expect(await queueDepth(stack.clients.sqs, w.dlq.url)).toBe(0);
+    });
+
+    it('sends a body too large for the reason attributes bare and unchanged, its reason noted before the send', async () => {
+      // Prepare: a body just under SQS's 1 MiB, sent to the task queue as it is
+      const body = `not json ${'x'.repeat(DEFAULTS.maxMessageBytes - 100)}`;
+      const w = await setUp([{ label: 'big', group: 'orders', body }], {
+        processor: async () => ({ kind: 'dead-letter', reason: 'undecodable', detail: 'not JSON' }),
+        wrapLedger: (ledger, sent) => watchedLedger(sent, ledger),
+      });
+      const rec = w.record('big');
+
+      // Act
+      const res = await w.handler(w.event(rec), context());
+
+      // Assess: acknowledged on its first receive
+      expect(rec.attributes.ApproximateReceiveCount).toBe('1');
+      expect(res.batchItemFailures).toEqual([]);
+      const [dead] = await receiveMessages(stack.clients.sqs, w.dlq.url, { count: 1 });
+      expect(dead?.Body).toBe(body);
+      expect(dead?.MessageAttributes ?? {}).toEqual({});
+      expect(dead?.Attributes?.MessageDeduplicationId).toBe(rec.messageId);
+      // ... the note is found from the DLQ message alone, and was written before the copy was sent
+      const note = await w.ledger.getDeadLetterNote(
+        dead?.Attributes?.MessageDeduplicationId ?? '',
+        {
+          now: Date.now(),
+        },
+      );
+      expect(note).toMatchObject({
+        reason: 'undecodable',
+        detail: 'not JSON',
+        messageId: rec.messageId,
+        taskUuid: null,
+        sourceQueue: w.tasks.arn,
+        bodyMd5: dead?.MD5OfBody,
+        bodyBytes: Buffer.byteLength(body),
+      });
+      expect(
+        w.sent
+          .map((c) => c.name)
+          .filter((n) => n === 'ledger.putDeadLetterNote' || n === 'SendMessageCommand'),
+      ).toEqual(['ledger.putDeadLetterNote', 'SendMessageCommand']);
+    });
+
+    it('sends nothing and reports a failure when the reason note cannot be written', async () => {
+      // Prepare
+      const body = `not json ${'x'.repeat(DEFAULTS.maxMessageBytes - 100)}`;
+      const w = await setUp([{ label: 'big', body }], {
+        processor: async () => ({ kind: 'dead-letter', reason: 'undecodable', detail: 'not JSON' }),
+        wrapLedger: (ledger, sent) =>
+          watchedLedger(sent, ledger, { putDeadLetterNote: new Error('table gone') }),
+      });
+
+      // Act
+      const res = await w.handler(w.event(w.record('big')), context());
+
+      // Assess
+      expect(w.labels(res.batchItemFailures)).toEqual(['big']);
+      expect(inputsOf(w.sent, 'SendMessageCommand')).toEqual([]);
+      expect(await queueDepth(stack.clients.sqs, w.dlq.url)).toBe(0);
+    });
   });
 });

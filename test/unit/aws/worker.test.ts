@@ -1,11 +1,13 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../src/aws/errors.js';
+import { InfrastructureError } from '../../../src/core/errors.js';
 import { MemoryBroker, MemoryScheduler } from '../../../src/core/memory.js';
 import type { Delivery, ProcessOutcome, ResultBackend } from '../../../src/core/ports.js';
-import { DEFAULTS } from '../../../src/core/resources.js';
+import { DEFAULTS, METRICS } from '../../../src/core/resources.js';
 import { newSignature } from '../../../src/core/signature.js';
 import { createWorker } from '../../../src/handlers/worker.js';
 
@@ -192,6 +194,37 @@ describe('Function: createWorker', () => {
     // Assess
     expect(met).toEqual({ a1: true, b1: true });
     expect(res.batchItemFailures).toEqual([]);
+  });
+
+  it('publishes its metrics once per invocation that counted one, and not otherwise', async () => {
+    // Prepare
+    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+    const added = vi.spyOn(metrics, 'addMetric');
+    const published = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(function (
+      this: Metrics,
+    ) {
+      this.clearMetrics();
+      return this;
+    });
+    const p = stubProcessor({
+      a1: {
+        kind: 'transient',
+        uuid: 'task_a1',
+        error: new InfrastructureError('ACCESS_DENIED', 'access denied'),
+      },
+      b1: { kind: 'done', uuid: 'task_b1', state: 'SUCCESS' },
+    });
+    const handler = worker(p, { metrics });
+
+    // Act
+    const first = await handler({ Records: [record('a1', 'A')] }, context());
+    const second = await handler({ Records: [record('b1', 'B')] }, context());
+
+    // Assess
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'a1' }]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(added.mock.calls).toEqual([[METRICS.deploymentErrors, 'Count', 1]]);
+    expect(published).toHaveBeenCalledTimes(1);
   });
 
   it('refuses a groupConcurrency that is not an integer >= 1', () => {
