@@ -1,22 +1,25 @@
 /**
- * Wiring: the AWS adapters of one deployment, built from the `MACHINERY_*` configuration and the
- * AWS client options. Shared by the SDK client, the worker and the CLI, so all three read the
- * environment the same way.
+ * Wiring: the AWS adapters of one deployment, built from its settings (`./settings.ts`) and the
+ * AWS client options. Shared by the SDK client, the worker, the forwarder and the CLI, so all of
+ * them read and validate their configuration the same way.
  *
  * @module
  */
 import type { Broker, ResultBackend, Scheduler } from '../core/ports.js';
-import { ENV } from '../core/resources.js';
-import {
-  type AwsClientOptions,
-  type AwsClients,
-  createAwsClients,
-  loadMachineryConfig,
-  type MachineryConfig,
-  type MachineryConfigKey,
-} from './config.js';
+import type { MachineryEnvKey } from '../core/resources.js';
+import { type AwsClientOptions, type AwsClients, createAwsClients } from './config.js';
 import { DynamoDbResultBackend } from './dynamodb-backend.js';
+import { ConfigError } from './errors.js';
 import { schedulerFromConfig } from './scheduler.js';
+import {
+  fromEnv,
+  type MachineryConfig,
+  missingSettingsError,
+  resolveSettings,
+  SCHEDULER_SETTINGS,
+  type SettingsSource,
+  type Variables,
+} from './settings.js';
 import { SqsBroker } from './sqs-broker.js';
 
 /**
@@ -24,21 +27,25 @@ import { SqsBroker } from './sqs-broker.js';
  *
  * @example
  * ```ts
- * const opts: AdapterOptions = { config: { taskQueueUrl, taskStatesTable }, aws: { region: 'us-east-1' } };
+ * const opts: AdapterOptions = { source: fromLocalEnv(), aws: { sqsConfig: { maxAttempts: 5 } } };
  * ```
  */
 export interface AdapterOptions {
-  /** Settings; each one missing here is read from `env`. */
+  /** Settings; each one set here wins over the source, and is validated the same way. */
   config?: Partial<MachineryConfig>;
   /**
-   * Environment to read `MACHINERY_*` and `AWS_REGION` from. When given (rather than defaulted), the
-   * clients built here also take its `AWS_ENDPOINT_URL_*` endpoints and static credentials (the SDK
-   * reads only `process.env` by itself; `AWS_SESSION_TOKEN` goes with the keys), so
-   * `{ env: localStack.env }` reaches the local stack.
+   * Where the settings come from: `fromEnv()`, `fromLocalEnv()`, `fromVariables(…)`. Not together
+   * with `env`. @default fromEnv(env)
+   */
+  source?: SettingsSource;
+  /**
+   * Environment to read `MACHINERY_*` and `AWS_*` from (shorthand for `source: fromEnv(env)`). When
+   * given (rather than defaulted), the clients built here also take its static credentials
+   * (`AWS_SESSION_TOKEN` goes with the keys), so `{ env: localStack.env }` reaches the local stack.
    * @default process.env
    */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** AWS clients, or their configs (never both for one service). */
+  env?: Variables;
+  /** AWS clients, or their configs (never both for one service); they win over the source. */
   aws?: AwsClientOptions;
   /** Use this result backend instead of DynamoDB. */
   backend?: ResultBackend;
@@ -57,7 +64,7 @@ export interface AdapterOptions {
  *
  * @example
  * ```ts
- * const { backend, broker } = createAdapters({ required: ['taskQueueUrl'] });
+ * const { backend, broker } = createAdapters({ source: fromEnv() }, ['dlqUrl']);
  * ```
  */
 export interface Adapters {
@@ -66,104 +73,82 @@ export interface Adapters {
   backend: ResultBackend;
   broker: Broker;
   scheduler: Scheduler | undefined;
+  /**
+   * The scheduler, or a `ConfigError` naming the variables not set (`MACHINERY_SCHEDULE_GROUP`…),
+   * the source, and `why` (what needed it).
+   */
+  requireScheduler(why: string): Scheduler;
   /** Destroys the SDK clients built here (not the ones passed in). */
   destroy(): void;
 }
 
 /**
- * Builds the result backend, broker and clients from options and the environment. Settings a
- * component cannot work without are checked up front, naming every missing variable
- * (`ConfigError`).
+ * Builds the result backend, broker and clients from a source (or the environment) and explicit
+ * options. The task-state table and the task queue URL are always required (unless a backend, a
+ * broker, is passed); `required` adds more. Every missing or invalid setting is named in one
+ * `ConfigError`, before any client is built.
  *
  * @example
  * ```ts
- * const adapters = createAdapters({ env: process.env }, ['taskQueueUrl', 'taskStatesTable']);
+ * const adapters = createAdapters({ env: process.env }, ['dlqUrl']);
  * await adapters.broker.publish([{ signature }]);
  * ```
  */
 export function createAdapters(
   options: AdapterOptions = {},
-  required: readonly MachineryConfigKey[] = [],
+  required: readonly MachineryEnvKey[] = [],
 ): Adapters {
-  const fromEnv = loadMachineryConfig(options.env ?? process.env);
-  const config: Partial<MachineryConfig> = { ...fromEnv, ...definedOnly(options.config ?? {}) };
-  const needed = required.filter(
-    (k) =>
-      config[k] === undefined &&
-      !(k === 'taskStatesTable' && options.backend) &&
-      !(k === 'taskQueueUrl' && options.broker),
-  );
-  // Re-check through the loader so the error names the variables.
-  if (needed.length > 0) loadMachineryConfig({}, needed);
-  const aws: AwsClientOptions = {
-    ...(config.region ? { region: config.region } : {}),
-    ...(options.env ? clientConfigsFromEnv(options.env, options.aws ?? {}) : {}),
-    ...options.aws,
+  if (options.source !== undefined && options.env !== undefined) {
+    throw new ConfigError(
+      'pass either a settings source or an env, not both: one would be ignored',
+    );
+  }
+  const source = options.source ?? fromEnv(options.env);
+  const { settings: config, aws } = resolveSettings(source, {
+    required: [
+      ...required.filter(
+        (k) =>
+          !(k === 'taskStatesTable' && options.backend) &&
+          !(k === 'taskQueueUrl' && options.broker),
+      ),
+      ...(options.backend ? [] : (['taskStatesTable'] as const)),
+      ...(options.broker ? [] : (['taskQueueUrl'] as const)),
+    ],
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.aws ? { aws: options.aws } : {}),
+  });
+  // Required above, so always set here; read through a check rather than a cast all the same.
+  const setting = (key: 'taskStatesTable' | 'taskQueueUrl'): string => {
+    const value = config[key];
+    if (value === undefined) throw missingSettingsError([key], source);
+    return value;
   };
   const clients = createAwsClients(aws);
   const backend =
     options.backend ??
     new DynamoDbResultBackend({
       dynamodb: clients.dynamodb,
-      tableName: config.taskStatesTable as string,
+      tableName: setting('taskStatesTable'),
     });
   const broker =
     options.broker ??
     new SqsBroker({
       sqs: clients.sqs,
-      taskQueueUrl: config.taskQueueUrl as string,
+      taskQueueUrl: setting('taskQueueUrl'),
       ...(config.delayQueueUrl ? { delayQueueUrl: config.delayQueueUrl } : {}),
     });
+  const scheduler = options.scheduler ?? schedulerFromConfig(config, clients);
   return {
     config,
     clients,
     backend,
     broker,
-    scheduler: options.scheduler ?? schedulerFromConfig(config, clients),
+    scheduler,
+    requireScheduler(why) {
+      if (scheduler !== undefined) return scheduler;
+      const missing = SCHEDULER_SETTINGS.filter((k) => config[k] === undefined);
+      throw missingSettingsError(missing, source, why);
+    },
     destroy: () => clients.destroy(),
   };
-}
-
-/** The session token of temporary credentials (not in `ENV`: the local stack never sets it). */
-const SESSION_TOKEN_ENV = 'AWS_SESSION_TOKEN';
-
-/**
- * Client configs from an explicit `env` (not `process.env`, which the SDK reads itself): the
- * `AWS_ENDPOINT_URL_*` endpoints and static credentials it holds, for each service whose client
- * (or config) was not given.
- */
-function clientConfigsFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-  given: AwsClientOptions,
-): AwsClientOptions {
-  const accessKeyId = env[ENV.accessKeyId];
-  const secretAccessKey = env[ENV.secretAccessKey];
-  // Temporary credentials (Lambda's execution role, SSO, assumed roles) are only valid with their
-  // session token: without it every request is refused as an invalid security token.
-  const sessionToken = env[SESSION_TOKEN_ENV];
-  const credentials =
-    accessKeyId && secretAccessKey
-      ? {
-          credentials: {
-            accessKeyId,
-            secretAccessKey,
-            ...(sessionToken ? { sessionToken } : {}),
-          },
-        }
-      : {};
-  const cfg = (endpoint: string | undefined) => ({
-    ...credentials,
-    ...(endpoint ? { endpoint } : {}),
-  });
-  const out: AwsClientOptions = {};
-  if (!given.sqs && !given.sqsConfig) out.sqsConfig = cfg(env[ENV.endpointSqs]);
-  if (!given.dynamodb && !given.dynamodbConfig) out.dynamodbConfig = cfg(env[ENV.endpointDynamodb]);
-  if (!given.scheduler && !given.schedulerConfig) {
-    out.schedulerConfig = cfg(env[ENV.endpointScheduler]);
-  }
-  return out;
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

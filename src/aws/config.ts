@@ -1,5 +1,6 @@
 /**
- * AWS clients and the `MACHINERY_*` configuration.
+ * AWS clients. The settings of a deployment and the options these clients get from them are
+ * `./settings.ts`.
  *
  * Clients are never module globals: each call builds new ones (or adopts the ones you pass), so
  * two stacks (two regions, the local stack and a real account, two tests) live side by side in one
@@ -13,7 +14,6 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { SchedulerClient, type SchedulerClientConfig } from '@aws-sdk/client-scheduler';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
-import { ENV } from '../core/resources.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -171,102 +171,4 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
       if (options.scheduler === undefined) scheduler.destroy();
     },
   };
-}
-
-/**
- * The `MACHINERY_*` settings (the stack's outputs, or `.machinery/local.env`).
- *
- * @example
- * ```ts
- * const cfg: MachineryConfig = loadMachineryConfig(process.env, ['taskQueueUrl', 'taskStatesTable']);
- * ```
- */
-export interface MachineryConfig {
-  /** `AWS_REGION` when set. */
-  region?: string;
-  /** `MACHINERY_TASK_QUEUE_URL`: the FIFO task queue. */
-  taskQueueUrl: string;
-  /** `MACHINERY_DLQ_URL`: the FIFO dead-letter queue of the task queue. */
-  dlqUrl: string;
-  /** `MACHINERY_DELAY_QUEUE_URL`: the standard delay queue. */
-  delayQueueUrl: string;
-  /** `MACHINERY_DELAY_DLQ_URL`: the dead-letter queue of the delay queue. */
-  delayDlqUrl: string;
-  /** `MACHINERY_SCHEDULER_DLQ_URL`: the Scheduler's dead-letter queue. */
-  schedulerDlqUrl: string;
-  /** `MACHINERY_TASK_STATES_TABLE`. */
-  taskStatesTable: string;
-  /** `MACHINERY_GROUP_METAS_TABLE`. */
-  groupMetasTable: string;
-  /** `MACHINERY_SCHEDULE_GROUP`. */
-  scheduleGroup: string;
-  /** `MACHINERY_SCHEDULER_ROLE_ARN`. */
-  schedulerRoleArn: string;
-}
-
-/** A `MACHINERY_*` setting. */
-export type MachineryConfigKey = Exclude<keyof MachineryConfig, 'region'>;
-
-/** Which environment variable holds each setting. */
-export const CONFIG_ENV: { readonly [K in MachineryConfigKey]: string } = {
-  taskQueueUrl: ENV.taskQueueUrl,
-  dlqUrl: ENV.dlqUrl,
-  delayQueueUrl: ENV.delayQueueUrl,
-  delayDlqUrl: ENV.delayDlqUrl,
-  schedulerDlqUrl: ENV.schedulerDlqUrl,
-  taskStatesTable: ENV.taskStatesTable,
-  groupMetasTable: ENV.groupMetasTable,
-  scheduleGroup: ENV.scheduleGroup,
-  schedulerRoleArn: ENV.schedulerRoleArn,
-};
-
-const URL_KEYS: readonly MachineryConfigKey[] = [
-  'taskQueueUrl',
-  'dlqUrl',
-  'delayQueueUrl',
-  'delayDlqUrl',
-  'schedulerDlqUrl',
-];
-
-/**
- * Reads the `MACHINERY_*` variables (and `AWS_REGION`) into a typed object. The `required` keys
- * are guaranteed present: when any is missing (unset or empty) it throws one {@link ConfigError}
- * naming every missing variable. Queue URLs must be `http(s)://` URLs.
- *
- * @param env the environment to read. @default process.env
- * @param required settings that must be present. @default []
- *
- * @example
- * ```ts
- * const cfg = loadMachineryConfig(process.env, ['taskQueueUrl', 'dlqUrl', 'taskStatesTable']);
- * cfg.taskQueueUrl; // string
- * cfg.delayQueueUrl; // string | undefined
- * ```
- */
-export function loadMachineryConfig<K extends MachineryConfigKey = never>(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  required: readonly K[] = [],
-): Partial<MachineryConfig> & Pick<MachineryConfig, K> {
-  const out: Partial<MachineryConfig> = {};
-  const region = env[ENV.region]?.trim();
-  if (region) out.region = region;
-  for (const [key, name] of Object.entries(CONFIG_ENV) as [MachineryConfigKey, string][]) {
-    const v = env[name]?.trim();
-    if (!v) continue;
-    if (URL_KEYS.includes(key) && !/^https?:\/\//.test(v)) {
-      throw new ConfigError(`${name} must be a queue URL (https://…), got '${v}'`);
-    }
-    out[key] = v;
-  }
-  const missing = required.filter((k) => out[k] === undefined).map((k) => CONFIG_ENV[k]);
-  if (missing.length > 0) {
-    const list =
-      missing.length === 1
-        ? `${missing[0]} is`
-        : `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} are`;
-    throw new ConfigError(
-      `${list} not set: run \`machinery local up\` and load .machinery/local.env, or export the deployed stack's outputs`,
-    );
-  }
-  return out as Partial<MachineryConfig> & Pick<MachineryConfig, K>;
 }

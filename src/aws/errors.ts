@@ -30,18 +30,24 @@ import {
 } from '../core/errors.js';
 
 /**
- * The configuration of the AWS layer is incomplete or contradictory (a missing `MACHINERY_*`
- * variable, an SDK client *and* its config passed together).
+ * The configuration is incomplete, invalid or contradictory: `MACHINERY_*` variables not set or
+ * malformed (all of them named in one message), no configuration found, an SDK client *and* its
+ * config passed together. The one configuration error of every layer: the CLI maps its code
+ * `CONFIG` to exit code 2.
  *
  * @example
  * ```ts
- * try { loadMachineryConfig(process.env, ['taskQueueUrl']); }
- * catch (e) { if (e instanceof ConfigError) console.error(e.message); }
+ * try { resolveSettings(fromEnv(), { required: ['taskQueueUrl'] }); }
+ * catch (e) { if (e instanceof ConfigError) console.error(e.message, e.variables); }
  * ```
  */
 export class ConfigError extends MachineryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CONFIG', message, options);
+  /** The variables the message names as not set or invalid (empty when it is about none). */
+  readonly variables: readonly string[];
+
+  constructor(message: string, options?: { cause?: unknown; variables?: readonly string[] }) {
+    super('CONFIG', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.variables = options?.variables ?? [];
   }
 }
 

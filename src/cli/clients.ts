@@ -1,75 +1,17 @@
 /**
- * From a resolved {@link CliConfig} to the SDK client the commands use. Only the configuration's
- * one source is read: the client gets an empty environment and explicit settings, so nothing of
- * the ambient environment mixes in (with `.machinery/local.env` as the source, its region,
- * credentials and endpoints are passed to every AWS client explicitly).
+ * From the chosen {@link CliConfig} to the SDK client the commands use. Only the configuration's
+ * one source is read (with `.machinery/local.env` as the source, its region, credentials and
+ * endpoints are passed to every AWS client explicitly); its settings are validated before any
+ * client is built, so a bad value exits 2 before anything is written.
  *
  * @module
  */
-import type {
-  AwsClientOptions,
-  AwsClients,
-  MachineryConfig,
-  MachineryConfigKey,
-} from '../aws/config.js';
-import { createAwsClients } from '../aws/config.js';
+import { type AwsClients, createAwsClients } from '../aws/config.js';
+import { type MachineryConfig, resolveSettings } from '../aws/settings.js';
 import { createClient, type MachineryClient } from '../client/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Scheduler } from '../core/ports.js';
-import { type CliConfig, type EnvKey, requireValue } from './config.js';
-
-/**
- * The AWS client options of a configuration: region, and for `.machinery/local.env` its
- * credentials and per-service endpoints.
- *
- * @example
- * ```ts
- * const clients = createAwsClients(awsClientOptions(config));
- * ```
- */
-export function awsClientOptions(config: CliConfig): AwsClientOptions {
-  const base = {
-    ...(config.region ? { region: config.region } : {}),
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-  };
-  const { sqs, dynamodb, scheduler } = config.endpoints;
-  return {
-    ...(config.region ? { region: config.region } : {}),
-    sqsConfig: { ...base, ...(sqs ? { endpoint: sqs } : {}) },
-    dynamodbConfig: { ...base, ...(dynamodb ? { endpoint: dynamodb } : {}) },
-    schedulerConfig: { ...base, ...(scheduler ? { endpoint: scheduler } : {}) },
-  };
-}
-
-const MACHINERY_KEYS = [
-  'taskQueueUrl',
-  'dlqUrl',
-  'delayQueueUrl',
-  'delayDlqUrl',
-  'schedulerDlqUrl',
-  'taskStatesTable',
-  'groupMetasTable',
-  'scheduleGroup',
-  'schedulerRoleArn',
-] as const satisfies readonly (MachineryConfigKey & EnvKey)[];
-
-/**
- * The `MACHINERY_*` settings of a configuration, as the SDK client takes them.
- *
- * @example
- * ```ts
- * machineryConfig(config).taskQueueUrl;
- * ```
- */
-export function machineryConfig(config: CliConfig): Partial<MachineryConfig> {
-  const out: Partial<MachineryConfig> = {};
-  if (config.region) out.region = config.region;
-  for (const key of MACHINERY_KEYS) {
-    const v = config.values[key];
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
-}
+import type { CliConfig } from './config.js';
 
 /**
  * A connected SDK client and a way to release its AWS clients.
@@ -92,10 +34,10 @@ export interface Connection {
 }
 
 /**
- * Builds the SDK client of a configuration. Requires the task queue URL and the task-state table
- * (a {@link ConfigError} naming the source otherwise). The adapters add the EventBridge Scheduler
- * (for ETAs more than 15 minutes away) when the schedule group, role, delay queue and Scheduler
- * DLQ are configured.
+ * Builds the SDK client of a configuration. Requires the task queue URL and the task-state table,
+ * and validates every setting the source holds (one `ConfigError` naming each variable not set or
+ * invalid, and the source). The adapters add EventBridge Scheduler (for ETAs more than 15 minutes
+ * away) when the schedule group, role, delay queue and Scheduler DLQ are configured.
  *
  * @example
  * ```ts
@@ -103,20 +45,23 @@ export interface Connection {
  * ```
  */
 export function connect(config: CliConfig, options: { clock?: Clock } = {}): Connection {
-  requireValue(config, 'taskQueueUrl');
-  requireValue(config, 'taskStatesTable');
-  const settings = machineryConfig(config);
-  const clients = createAwsClients(awsClientOptions(config));
-  const client = createClient({
-    env: {},
-    config: settings,
-    aws: { sqs: clients.sqs, dynamodb: clients.dynamodb, scheduler: clients.scheduler },
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
+  const { aws } = resolveSettings(config, { required: ['taskQueueUrl', 'taskStatesTable'] });
+  const clients = createAwsClients(aws);
+  let client: MachineryClient;
+  try {
+    client = createClient({
+      source: config,
+      aws: { sqs: clients.sqs, dynamodb: clients.dynamodb, scheduler: clients.scheduler },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  } catch (e) {
+    clients.destroy();
+    throw e;
+  }
   return {
     client,
     clients,
-    settings,
+    settings: client.config,
     scheduler: client.scheduler,
     close() {
       client.close();

@@ -13,6 +13,9 @@
 import { translateAwsError } from '../aws/errors.js';
 import { MachineryError } from '../core/errors.js';
 
+/** No usable configuration, or a setting missing or invalid (code `CONFIG`, exit code 2). */
+export { ConfigError } from '../aws/errors.js';
+
 /**
  * The exit codes of every command (a contract: scripts rely on them).
  *
@@ -72,20 +75,6 @@ export class UsageError extends CliError {
 }
 
 /**
- * No usable configuration (nothing found, or a source missing required keys). Exit code 2.
- *
- * @example
- * ```ts
- * throw new ConfigError('MACHINERY_TASK_STATES_TABLE is not set');
- * ```
- */
-export class ConfigError extends CliError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CLI_CONFIG', message, EXIT.usage, options);
-  }
-}
-
-/**
  * An operation that failed: an unknown task, a stack already running. Exit code 1.
  *
  * @example
@@ -115,7 +104,7 @@ export class WaitTimeoutError extends CliError {
 
 /** Codes of other layers' errors that mean "the command line or configuration is wrong". */
 const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
-  'CONFIG', // src/aws ConfigError: a MACHINERY_* variable missing or malformed
+  'CONFIG', // ConfigError (src/aws/errors.ts): no configuration, a setting missing or malformed
   'INVALID_ETA', // core EtaParseError (src/core/time.ts)
   'INVALID_ARG', // core ArgTypeError
   'INVALID_SIGNATURE_VALUE', // core SignatureEncodeError: a name or option the wire format refuses

@@ -20,12 +20,23 @@
  * @module
  */
 import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
-import type { MachineryConfig } from '../aws/config.js';
+import type { MachineryConfig } from '../aws/settings.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type DispatchRoute, dispatch } from '../core/dispatch.js';
 import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
+import { DEFAULTS } from '../core/resources.js';
+import { etaToMillis } from '../core/time.js';
 import type { Signature } from '../core/types.js';
 import { AsyncResult } from './async-result.js';
+
+export { ConfigError } from '../aws/errors.js';
+export {
+  fromEnv,
+  fromLocalEnv,
+  fromVariables,
+  type MachineryConfig,
+  type SettingsSource,
+} from '../aws/settings.js';
 
 export { EtaParseError } from '../core/errors.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
@@ -51,7 +62,8 @@ const SEND_CHUNK = 100;
 
 /**
  * Configuration of {@link createClient}. Everything is optional: settings missing here are read
- * from the environment (`MACHINERY_*`, `AWS_REGION`, `AWS_ENDPOINT_URL_*`).
+ * from `source` (`fromLocalEnv()` for a running `machinery local up`), by default the environment
+ * (`MACHINERY_*`, `AWS_REGION`, `AWS_ENDPOINT_URL_*`).
  *
  * @example
  * ```ts
@@ -120,11 +132,13 @@ export interface MachineryClient {
 /**
  * Creates a client. Needs the task queue URL and the task-state table name (from `config` or
  * `MACHINERY_TASK_QUEUE_URL` / `MACHINERY_TASK_STATES_TABLE`), unless a broker and a backend are
- * passed; throws a `ConfigError` naming every missing variable.
+ * passed; throws a `ConfigError` naming every missing or invalid variable. A send with an ETA more
+ * than 15 minutes away needs EventBridge Scheduler: without its settings it is refused with a
+ * `ConfigError` naming the variables to set, before anything is written.
  *
  * @example
  * ```ts
- * const client = createClient({ aws: { region: 'eu-west-1' } });
+ * const client = createClient({ source: fromLocalEnv() }); // or createClient() to read process.env
  * const result = await client.sendTask(newSignature('sum_ints', [
  *   { Name: '', Type: '[]int64', Value: [1, 2, 3] },
  * ]));
@@ -143,6 +157,25 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       ? {}
       : { resultsExpireInSeconds: config.resultsExpireInSeconds }),
   };
+  // dispatch() routes ETAs more than maxDelaySeconds away to the scheduler; without one, refuse
+  // here, naming the settings, before any PENDING write.
+  const checkSchedulable = (signatures: readonly Signature[]) => {
+    if (adapters.scheduler !== undefined) return;
+    const now = clock.now();
+    for (const signature of signatures) {
+      let eta: number | null;
+      try {
+        eta = etaToMillis(signature.ETA);
+      } catch {
+        continue; // a malformed ETA: dispatch() refuses it
+      }
+      if (eta !== null && eta - now > DEFAULTS.maxDelaySeconds * 1000) {
+        adapters.requireScheduler(
+          `task ${signature.UUID} has an ETA more than ${DEFAULTS.maxDelaySeconds} s away, which needs EventBridge Scheduler`,
+        );
+      }
+    }
+  };
   const handle = (signature: Signature) =>
     new AsyncResult(signature.UUID, { backend: adapters.backend, clock, signature });
 
@@ -152,6 +185,7 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     broker: adapters.broker,
     scheduler: adapters.scheduler,
     async sendTask(signature, options = {}) {
+      checkSchedulable([signature]);
       const dedup = options.deduplicationId;
       await dispatch(
         [signature],
@@ -161,6 +195,7 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       return handle(signature);
     },
     async sendTasks(signatures) {
+      checkSchedulable(signatures);
       // Chunks bound the PENDING writes in flight (one per signature) to SEND_CHUNK at a time.
       for (let i = 0; i < signatures.length; i += SEND_CHUNK) {
         await dispatch(signatures.slice(i, i + SEND_CHUNK), deps);

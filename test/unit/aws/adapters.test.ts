@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createAdapters } from '../../../src/aws/adapters.js';
 import { ConfigError } from '../../../src/aws/errors.js';
 import { EventBridgeScheduler } from '../../../src/aws/scheduler.js';
+import { fromVariables } from '../../../src/aws/settings.js';
+import { MemoryBroker, MemoryResultBackend } from '../../../src/core/memory.js';
 
 const env = {
   AWS_REGION: 'eu-west-1',
@@ -65,12 +67,55 @@ describe('Function: createAdapters', () => {
     expect(a.clients.sqs).toBe(sqs);
   });
 
-  it('names every missing required setting', () => {
+  it('names every missing required setting, and the table and queue the adapters need', () => {
     // Act & Assess
     expect(() => createAdapters({ env: {} }, ['taskQueueUrl', 'dlqUrl'])).toThrow(ConfigError);
     expect(() => createAdapters({ env: {} }, ['taskQueueUrl', 'dlqUrl'])).toThrow(
-      /MACHINERY_TASK_QUEUE_URL and MACHINERY_DLQ_URL are not set/,
+      /^MACHINERY_TASK_QUEUE_URL, MACHINERY_DLQ_URL and MACHINERY_TASK_STATES_TABLE are not set in the environment/,
     );
+  });
+
+  it('does not require the table or the queue of a backend or broker passed in', () => {
+    // Act
+    const a = createAdapters({
+      env: {},
+      backend: new MemoryResultBackend(),
+      broker: new MemoryBroker(),
+    });
+
+    // Assess
+    expect(a.config).toEqual({});
+    a.destroy();
+  });
+
+  it('reads the settings of a source, and refuses a source given with an env', () => {
+    // Prepare
+    const source = fromVariables(env, { describe: 'my variables' });
+
+    // Act
+    const a = createAdapters({ source });
+    const both = () => createAdapters({ source, env });
+
+    // Assess
+    expect(a.config.taskStatesTable).toBe('task_states');
+    expect(both).toThrow(/either a settings source or an env, not both/);
+    a.destroy();
+  });
+
+  it('names the Scheduler variables that are not set when a scheduler is required', () => {
+    // Prepare
+    const a = createAdapters({
+      env: { ...env, MACHINERY_DELAY_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/delay' },
+    });
+
+    // Act
+    const act = () => a.requireScheduler('an ETA 1 h away needs EventBridge Scheduler');
+
+    // Assess
+    expect(act).toThrow(
+      /^MACHINERY_SCHEDULE_GROUP, MACHINERY_SCHEDULER_ROLE_ARN and MACHINERY_SCHEDULER_DLQ_URL are not set in the environment: an ETA 1 h away needs EventBridge Scheduler; /,
+    );
+    a.destroy();
   });
 
   it('builds the EventBridge Scheduler adapter when the schedule settings are present', () => {
@@ -87,5 +132,6 @@ describe('Function: createAdapters', () => {
 
     // Assess
     expect(a.scheduler).toBeInstanceOf(EventBridgeScheduler);
+    expect(a.requireScheduler('unused')).toBe(a.scheduler);
   });
 });

@@ -6,7 +6,6 @@ import {
   createAwsClients,
   createDynamoDbDocumentClient,
   createSqsClient,
-  loadMachineryConfig,
 } from '../../../src/aws/config.js';
 import { ConfigError } from '../../../src/aws/errors.js';
 
@@ -88,46 +87,5 @@ describe('Function: createAwsClients', () => {
 
     // Assess
     expect(await sqs.config.region()).toBe('ap-south-1');
-  });
-});
-
-describe('Function: loadMachineryConfig', () => {
-  const env = {
-    AWS_REGION: 'us-east-1',
-    MACHINERY_TASK_QUEUE_URL: 'http://localhost:1/000000000000/tasks.fifo',
-    MACHINERY_TASK_STATES_TABLE: 'task_states',
-  };
-
-  it('reads the variables that are set', () => {
-    // Act
-    const cfg = loadMachineryConfig(env, ['taskQueueUrl', 'taskStatesTable']);
-
-    // Assess
-    expect(cfg).toEqual({
-      region: 'us-east-1',
-      taskQueueUrl: env.MACHINERY_TASK_QUEUE_URL,
-      taskStatesTable: 'task_states',
-    });
-  });
-
-  it('names every missing required variable in one error', () => {
-    // Act & Assess
-    expect(() => loadMachineryConfig(env, ['taskQueueUrl', 'dlqUrl', 'delayQueueUrl'])).toThrow(
-      /^MACHINERY_DLQ_URL and MACHINERY_DELAY_QUEUE_URL are not set/,
-    );
-  });
-
-  it('treats an empty variable as missing', () => {
-    // Act & Assess
-    expect(() => loadMachineryConfig({ MACHINERY_DLQ_URL: ' ' }, ['dlqUrl'])).toThrow(
-      'MACHINERY_DLQ_URL is not set',
-    );
-  });
-
-  it('rejects a queue URL that is not a URL', () => {
-    // Act & Assess
-    expect(() => loadMachineryConfig({ MACHINERY_TASK_QUEUE_URL: 'tasks.fifo' })).toThrow(
-      ConfigError,
-    );
   });
 });

@@ -1,67 +1,90 @@
 import { describe, expect, it } from 'vitest';
-import { awsClientOptions, machineryConfig } from '../../../src/cli/clients.js';
-import { type CliConfig, configFromLocalValues, ENV_KEYS } from '../../../src/cli/config.js';
+import { ConfigError } from '../../../src/aws/errors.js';
+import { connect } from '../../../src/cli/clients.js';
+import { configFromLocalValues, resolveConfig } from '../../../src/cli/config.js';
+import { describeError } from '../../../src/cli/errors.js';
 import { ENV } from '../../../src/core/resources.js';
 
+const QUEUES = 'http://127.0.0.1:4566/000000000000';
+
 function localValues(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of ENV_KEYS) out[ENV[key]] = `v-${key}`;
-  return out;
+  return {
+    [ENV.region]: 'eu-west-3',
+    [ENV.accessKeyId]: 'local-key',
+    [ENV.secretAccessKey]: 'local-secret',
+    [ENV.endpointSqs]: 'http://127.0.0.1:4566',
+    [ENV.endpointDynamodb]: 'http://127.0.0.1:8000',
+    [ENV.endpointScheduler]: 'http://127.0.0.1:4577',
+    [ENV.taskQueueUrl]: `${QUEUES}/tasks.fifo`,
+    [ENV.dlqUrl]: `${QUEUES}/tasks-dlq.fifo`,
+    [ENV.delayQueueUrl]: `${QUEUES}/delay`,
+    [ENV.delayDlqUrl]: `${QUEUES}/delay-dlq`,
+    [ENV.schedulerDlqUrl]: `${QUEUES}/scheduler-dlq`,
+    [ENV.taskStatesTable]: 'task_states',
+    [ENV.groupMetasTable]: 'group_metas',
+    [ENV.scheduleGroup]: 'machinery',
+    [ENV.schedulerRoleArn]: 'arn:aws:iam::000000000000:role/machinery-scheduler',
+  };
 }
 
-describe('Function: awsClientOptions', () => {
-  it('passes region, credentials and each endpoint of local.env explicitly to every client', () => {
+describe('Function: connect', () => {
+  it('passes the region, credentials and endpoints of local.env explicitly to every client', async () => {
     // Prepare
     const config = configFromLocalValues(localValues());
 
     // Act
-    const options = awsClientOptions(config);
+    const connection = connect(config);
 
     // Assess
-    const base = {
-      region: 'v-region',
-      credentials: { accessKeyId: 'v-accessKeyId', secretAccessKey: 'v-secretAccessKey' },
-    };
-    expect(options).toEqual({
-      region: 'v-region',
-      sqsConfig: { ...base, endpoint: 'v-endpointSqs' },
-      dynamodbConfig: { ...base, endpoint: 'v-endpointDynamodb' },
-      schedulerConfig: { ...base, endpoint: 'v-endpointScheduler' },
+    const { sqs, dynamodb, scheduler } = connection.clients;
+    for (const client of [sqs, dynamodb, scheduler]) {
+      expect(await client.config.region()).toBe('eu-west-3');
+      expect(await client.config.credentials()).toMatchObject({
+        accessKeyId: 'local-key',
+        secretAccessKey: 'local-secret',
+      });
+    }
+    expect((await dynamodb.config.endpoint?.())?.port).toBe(8000);
+    expect(connection.settings.taskStatesTable).toBe('task_states');
+    expect(connection.scheduler).toBeDefined();
+    connection.close();
+  });
+
+  it('refuses a garbage queue URL from the environment with exit code 2, naming the variable and the source', () => {
+    // Prepare
+    const env = { [ENV.taskQueueUrl]: 'garbage', [ENV.taskStatesTable]: 'task_states' };
+    const config = resolveConfig({ env, cwd: '/project', readFile: () => undefined });
+
+    // Act
+    let error: unknown;
+    try {
+      connect(config);
+    } catch (e) {
+      error = e;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variables).toEqual(['MACHINERY_TASK_QUEUE_URL']);
+    expect(describeError(error, false)).toEqual({
+      message: expect.stringMatching(
+        /^MACHINERY_TASK_QUEUE_URL in the environment \(MACHINERY_TASK_QUEUE_URL is set\) is not an SQS queue URL .*got "garbage": /,
+      ),
+      exitCode: 2,
     });
   });
 
-  it('leaves credentials and endpoints to the SDK when the environment sets none', () => {
+  it('names the variable and the source when a required one is missing', () => {
     // Prepare
-    const config: CliConfig = { source: 'env', describe: 'env', values: {}, endpoints: {} };
+    const env = { [ENV.taskQueueUrl]: `${QUEUES}/tasks.fifo` };
+    const config = resolveConfig({ env, cwd: '/project', readFile: () => undefined });
 
     // Act
-    const options = awsClientOptions(config);
+    const act = () => connect(config);
 
     // Assess
-    expect(options).toEqual({ sqsConfig: {}, dynamodbConfig: {}, schedulerConfig: {} });
-  });
-});
-
-describe('Function: machineryConfig', () => {
-  it('maps the MACHINERY_* values and the region, and nothing of AWS credentials or endpoints', () => {
-    // Prepare
-    const config = configFromLocalValues(localValues());
-
-    // Act
-    const settings = machineryConfig(config);
-
-    // Assess
-    expect(settings).toEqual({
-      region: 'v-region',
-      taskQueueUrl: 'v-taskQueueUrl',
-      dlqUrl: 'v-dlqUrl',
-      delayQueueUrl: 'v-delayQueueUrl',
-      delayDlqUrl: 'v-delayDlqUrl',
-      schedulerDlqUrl: 'v-schedulerDlqUrl',
-      taskStatesTable: 'v-taskStatesTable',
-      groupMetasTable: 'v-groupMetasTable',
-      scheduleGroup: 'v-scheduleGroup',
-      schedulerRoleArn: 'v-schedulerRoleArn',
-    });
+    expect(act).toThrow(
+      /^MACHINERY_TASK_STATES_TABLE is not set in the environment \(MACHINERY_TASK_QUEUE_URL is set\): /,
+    );
   });
 });

@@ -1,25 +1,38 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveSettings } from '../../../src/aws/settings.js';
 import {
-  ENV_KEYS,
   formatEnvFile,
   LOCAL_ENV_FILE,
   parseEnvFile,
-  requireValue,
   resolveConfig,
 } from '../../../src/cli/config.js';
-import { ConfigError } from '../../../src/cli/errors.js';
+import { ConfigError, describeError } from '../../../src/cli/errors.js';
 import { ENV } from '../../../src/core/resources.js';
 
 const CWD = '/project';
 const ENV_PATH = join(CWD, LOCAL_ENV_FILE);
 
-/** Every ENV variable with a value tagged by its source, so mixing would show. */
+/** Every ENV variable with a valid value tagged by its source, so mixing would show. */
 function fullValues(tag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of ENV_KEYS) out[ENV[key]] = `${tag}-${key}`;
-  out[ENV.taskQueueUrl] = `http://${tag}/queue/tasks.fifo`;
-  return out;
+  const queue = (name: string) => `http://${tag}.local/000000000000/${name}`;
+  return {
+    [ENV.region]: `${tag}-region`,
+    [ENV.accessKeyId]: `${tag}-accessKeyId`,
+    [ENV.secretAccessKey]: `${tag}-secretAccessKey`,
+    [ENV.endpointSqs]: `http://${tag}-sqs.local`,
+    [ENV.endpointDynamodb]: `http://${tag}-dynamodb.local`,
+    [ENV.endpointScheduler]: `http://${tag}-scheduler.local`,
+    [ENV.taskQueueUrl]: queue('tasks.fifo'),
+    [ENV.dlqUrl]: queue('tasks-dlq.fifo'),
+    [ENV.delayQueueUrl]: queue('delay'),
+    [ENV.delayDlqUrl]: queue('delay-dlq'),
+    [ENV.schedulerDlqUrl]: queue('scheduler-dlq'),
+    [ENV.taskStatesTable]: `${tag}_task_states`,
+    [ENV.groupMetasTable]: `${tag}_group_metas`,
+    [ENV.scheduleGroup]: `${tag}-machinery`,
+    [ENV.schedulerRoleArn]: `arn:aws:iam::000000000000:role/${tag}-scheduler`,
+  };
 }
 
 function files(map: Record<string, string>): (path: string) => string | undefined {
@@ -37,13 +50,13 @@ describe('Function: resolveConfig', () => {
 
     // Assess
     expect(config.source).toBe('flag-local');
-    expect(config.values.taskQueueUrl).toBe('http://file/queue/tasks.fifo');
-    expect(Object.values(config.values).every((v) => !v.startsWith('env'))).toBe(true);
+    expect(config.variables).toEqual(fullValues('file'));
+    expect(config.describe).toBe(`.machinery/local.env (${ENV_PATH})`);
   });
 
   it('uses the environment when MACHINERY_TASK_QUEUE_URL is set, ignoring local.env', () => {
     // Prepare
-    const env = { [ENV.taskQueueUrl]: 'https://sqs/q.fifo', [ENV.taskStatesTable]: 'states' };
+    const env = { [ENV.taskQueueUrl]: 'https://sqs/1/q.fifo', [ENV.taskStatesTable]: 'states' };
     const readFile = files({ [ENV_PATH]: formatEnvFile(fullValues('file')) });
 
     // Act
@@ -51,11 +64,16 @@ describe('Function: resolveConfig', () => {
 
     // Assess
     expect(config.source).toBe('env');
-    expect(config.values).toEqual({
-      taskQueueUrl: 'https://sqs/q.fifo',
+    expect(config.variables).toBe(env);
+    expect(resolveSettings(config).settings).toEqual({
+      taskQueueUrl: 'https://sqs/1/q.fifo',
       taskStatesTable: 'states',
     });
-    expect(config.endpoints).toEqual({});
+    expect(resolveSettings(config).aws).toEqual({
+      sqsConfig: {},
+      dynamodbConfig: {},
+      schedulerConfig: {},
+    });
   });
 
   it('leaves credentials to the SDK chain when the source is the environment', () => {
@@ -66,9 +84,10 @@ describe('Function: resolveConfig', () => {
     const config = resolveConfig({ env, cwd: CWD, readFile: files({}) });
 
     // Assess
-    expect(config.credentials).toBeUndefined();
-    expect(config.region).toBe('env-region');
-    expect(config.endpoints.sqs).toBe('env-endpointSqs');
+    const { aws } = resolveSettings(config);
+    expect(config.explicitCredentials).toBe(false);
+    expect(aws.region).toBe('env-region');
+    expect(aws.sqsConfig).toEqual({ endpoint: 'http://env-sqs.local' });
   });
 
   it('falls back to local.env when the environment has no MACHINERY_TASK_QUEUE_URL', () => {
@@ -80,16 +99,17 @@ describe('Function: resolveConfig', () => {
     const config = resolveConfig({ env, cwd: CWD, readFile });
 
     // Assess
-    expect(config.source).toBe('local-env-file');
-    expect(config.region).toBe('file-region');
-    expect(config.endpoints).toEqual({
-      sqs: 'file-endpointSqs',
-      dynamodb: 'file-endpointDynamodb',
-      scheduler: 'file-endpointScheduler',
-    });
-    expect(config.credentials).toEqual({
+    const { aws } = resolveSettings(config);
+    const credentials = {
       accessKeyId: 'file-accessKeyId',
       secretAccessKey: 'file-secretAccessKey',
+    };
+    expect(config.source).toBe('local-env-file');
+    expect(aws).toEqual({
+      region: 'file-region',
+      sqsConfig: { credentials, endpoint: 'http://file-sqs.local' },
+      dynamodbConfig: { credentials, endpoint: 'http://file-dynamodb.local' },
+      schedulerConfig: { credentials, endpoint: 'http://file-scheduler.local' },
     });
   });
 
@@ -128,36 +148,11 @@ describe('Function: resolveConfig', () => {
     try {
       resolveConfig({ env: {}, cwd: CWD, readFile: files({}) });
     } catch (e) {
-      exitCode = (e as ConfigError).exitCode;
+      exitCode = describeError(e, false).exitCode;
     }
 
     // Assess
     expect(exitCode).toBe(2);
-  });
-});
-
-describe('Function: requireValue', () => {
-  it('returns a value the source sets', () => {
-    // Prepare
-    const config = resolveConfig({ env: fullValues('env'), cwd: CWD, readFile: files({}) });
-
-    // Act
-    const table = requireValue(config, 'taskStatesTable');
-
-    // Assess
-    expect(table).toBe('env-taskStatesTable');
-  });
-
-  it('names the variable and the source when it is missing', () => {
-    // Prepare
-    const env = { [ENV.taskQueueUrl]: 'https://sqs/q.fifo' };
-    const config = resolveConfig({ env, cwd: CWD, readFile: files({}) });
-
-    // Act
-    const act = () => requireValue(config, 'taskStatesTable');
-
-    // Assess
-    expect(act).toThrow(/MACHINERY_TASK_STATES_TABLE is not set in the environment/);
   });
 });
 
