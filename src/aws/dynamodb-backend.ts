@@ -19,8 +19,9 @@
  *
  * ## Writes
  *
- * Every transition is **one conditional write**. Its condition is built from the named clauses
- * below (in the style of Powertools' idempotency layer), and it asks for
+ * Every transition is **one conditional write**. Its condition is one of the
+ * `transitionConditions` of `src/core/transitions.ts` (named clauses, each with its expression
+ * and its predicate), and it asks for
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD`, so a failed condition tells us what the item
  * holds without an extra read. A simple successful task costs three writes: `putPending` (PutItem,
  * at send), `claim` (UpdateItem → STARTED; RECEIVED is coalesced into it), `markSuccess`.
@@ -56,7 +57,22 @@ import {
 import { decodeTypedValues, encodeTypedValues } from '../core/args.js';
 import { TransientInfrastructureError } from '../core/errors.js';
 import type { ClaimResult, ResultBackend, TaskRecord } from '../core/ports.js';
-import { TABLES } from '../core/resources.js';
+import {
+  and,
+  type Condition,
+  deadLettered,
+  expiresAtIs,
+  leaseIsLive,
+  stateIs,
+  TASK_ATTRIBUTES,
+  taskIsFinal,
+  taskIsLive,
+  taskIsPresent,
+  taskView,
+  transitionConditions,
+  ttlOnlyExtends,
+  ttlSeconds,
+} from '../core/transitions.js';
 import type { DeadLetterReason, Signature, TaskState, TypedValue } from '../core/types.js';
 import { translateAwsError } from './errors.js';
 
@@ -79,55 +95,11 @@ export interface DynamoDbResultBackendOptions {
 }
 
 /** Attribute names; every one goes through `ExpressionAttributeNames` (STATE, TTL… are reserved). */
-const A = {
-  uuid: TABLES.taskStates.partitionKey,
-  name: 'TaskName',
-  state: 'State',
-  results: 'Results',
-  error: 'Error',
-  createdAt: 'CreatedAt',
-  updatedAt: 'UpdatedAt',
-  ttl: TABLES.taskStates.ttlAttribute,
-  attempt: 'Attempt',
-  retries: 'Retries',
-  crashes: 'Crashes',
-  lease: 'LeaseUntil',
-  deadLettered: 'DeadLettered',
-  deadLetterReason: 'DeadLetterReason',
-  body: 'Body',
-} as const;
+const A = TASK_ATTRIBUTES;
 
 const NAMES: Record<string, string> = Object.fromEntries(Object.values(A).map((n) => [`#${n}`, n]));
 
-// ---------------------------------------------------------------------------------------------
-// Condition clauses. Each is a named piece of a ConditionExpression, with a JS mirror used to
-// learn, from the ALL_OLD item of a failed condition, which clause failed.
-// ---------------------------------------------------------------------------------------------
-
-/** The item does not exist. */
-const itemAbsent = `attribute_not_exists(#${A.uuid})`;
-/** The item exists and its TTL has not passed (`:nowSec` = now / 1000, fractional). */
-const itemLive = `(attribute_not_exists(#${A.ttl}) OR #${A.ttl} > :nowSec)`;
-/** The item exists but its TTL has passed: it counts as absent. */
-const itemExpired = `#${A.ttl} <= :nowSec`;
-/** Waiting to run: PENDING, RECEIVED or RETRY. */
-const stateWaiting = `#${A.state} IN (:PENDING, :RECEIVED, :RETRY)`;
-/** Not dead-lettered (a dead-lettered task is claimed only by the redrive path). */
-const notDeadLettered = `(attribute_not_exists(#${A.deadLettered}) OR #${A.deadLettered} = :false)`;
-/** Final: SUCCESS or FAILURE. */
-const stateNotFinal = `NOT #${A.state} IN (:SUCCESS, :FAILURE)`;
-/** STARTED by the caller's attempt: the caller still owns the task. */
-const startedByAttempt = `(#${A.state} = :STARTED AND #${A.attempt} = :attempt)`;
-/**
- * No live lease: not STARTED, or STARTED with a lease that has ended (`LeaseUntil <= :now`, epoch
- * ms) or is missing. A live lease means another attempt is running the task right now.
- */
-const noLiveLease = `(#${A.state} <> :STARTED OR attribute_not_exists(#${A.lease}) OR #${A.lease} <= :now)`;
-/** Not yet started: PENDING or RETRY (what `revoke` may cancel). */
-const stateRevocable = `#${A.state} IN (:PENDING, :RETRY)`;
-/** The new TTL does not shorten the item's life (DynamoDB has no max(); see the module docs). */
-const ttlOnlyExtends = `(attribute_not_exists(#${A.ttl}) OR #${A.ttl} <= :ttl)`;
-
+/** State placeholders of update expressions. */
 const STATE_VALUES = {
   ':PENDING': 'PENDING',
   ':RECEIVED': 'RECEIVED',
@@ -141,20 +113,22 @@ function num(v: unknown, fallback = 0): number {
   return typeof v === 'number' ? v : fallback;
 }
 
-function ttlSeconds(expiresAt: number): number {
-  return Math.ceil(expiresAt / 1000);
+/** Whether `condition` holds on a stored item (`undefined`: absent). */
+function holds(condition: Condition, item: Item | undefined): boolean {
+  return condition.test(taskView(item));
 }
 
-function isLive(item: Item | undefined, now: number): item is Item {
-  if (item === undefined) return false;
-  const ttl = item[A.ttl];
-  return typeof ttl !== 'number' || ttl * 1000 > now;
-}
-
-/** JS mirror of `noLiveLease`, negated: STARTED with `LeaseUntil > now`. */
-function hasLiveLease(item: Item, now: number): boolean {
-  const lease = item[A.lease];
-  return item[A.state] === 'STARTED' && typeof lease === 'number' && lease > now;
+/**
+ * `SET` actions giving a task created by this write its name and zeroed counters, and leaving
+ * those of an existing one alone. `namePlaceholder` holds the name (`:zero` must hold 0).
+ */
+function initialFields(namePlaceholder: string): string[] {
+  return [
+    `#${A.name} = if_not_exists(#${A.name}, ${namePlaceholder})`,
+    `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
+    `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
+    `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
+  ];
 }
 
 /** Keeps only the placeholders an expression uses (DynamoDB rejects unused ones). */
@@ -268,15 +242,13 @@ interface Transition {
   uuid: string;
   now: number;
   expiresAt: number;
-  /** The state clauses (without `ttlOnlyExtends`). */
-  condition: string;
-  /** JS mirror of `condition` on the old item (`undefined` = absent). */
-  allows: (old: Item | undefined) => boolean;
+  /** The transition's condition (without `ttlOnlyExtends`). */
+  condition: Condition;
   /** `SET` actions, without the TTL. */
   set: string[];
   /** `REMOVE` actions. */
   remove?: string[];
-  /** Placeholder values (`:now`, `:nowSec`, `:ttl` and the states are added). */
+  /** Placeholder values of the update (`:now` and the states are added). */
   values?: Record<string, unknown>;
   /** The item to put instead when the old one has expired (absent = the transition needs a live item). */
   fresh?: () => Item;
@@ -285,6 +257,9 @@ interface Transition {
 }
 
 type TransitionResult = { ok: true; item: Item | undefined } | { ok: false; old: Item | undefined };
+
+/** The `ResultBackend.markFailure` options. */
+type MarkFailureOptions = Parameters<ResultBackend['markFailure']>[2];
 
 /**
  * Task state in DynamoDB. Implements the core `ResultBackend` port exactly as its TSDoc says; see
@@ -318,36 +293,11 @@ export class DynamoDbResultBackend implements ResultBackend {
     options: { now: number; expiresAt: number; body?: string },
   ): Promise<boolean> {
     const { now, expiresAt } = options;
-    const item: Item = {
-      [A.uuid]: signature.UUID,
-      [A.name]: signature.Name,
+    const item = this.#freshItem(signature, now, expiresAt, {
       [A.state]: 'PENDING',
-      [A.createdAt]: now,
-      [A.updatedAt]: now,
-      [A.ttl]: ttlSeconds(expiresAt),
-      [A.attempt]: 0,
-      [A.retries]: 0,
-      [A.crashes]: 0,
-      [A.deadLettered]: false,
       ...(options.body === undefined ? {} : { [A.body]: options.body }),
-    };
-    // Condition: a new UUID, or one whose item has expired (it counts as absent).
-    const condition = `${itemAbsent} OR ${itemExpired}`;
-    try {
-      await this.#ddb.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: item,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: used(condition, NAMES),
-          ExpressionAttributeValues: { ':nowSec': now / 1000 },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw this.#translate(e);
-    }
+    });
+    return this.#put(item, transitionConditions.putPending(now));
   }
 
   async claim(
@@ -356,27 +306,18 @@ export class DynamoDbResultBackend implements ResultBackend {
   ): Promise<ClaimResult> {
     const { now, leaseUntil, expiresAt, maxCrashes } = options;
     for (let round = 0; round < 4; round++) {
-      // The common path, one write: absent (a Go producer writes no PENDING), or live, waiting
-      // and not dead-lettered → STARTED with attempt + 1 and the lease.
+      // The common path, one write → STARTED with attempt + 1 and the lease.
       const first = await this.#transition({
         uuid: signature.UUID,
         now,
         expiresAt,
-        condition: `${itemAbsent} OR (${itemLive} AND ${stateWaiting} AND ${notDeadLettered})`,
-        allows: (old) =>
-          old === undefined ||
-          (isLive(old, now) &&
-            ['PENDING', 'RECEIVED', 'RETRY'].includes(old[A.state] as string) &&
-            old[A.deadLettered] !== true),
+        condition: transitionConditions.claim(now),
         set: [
           `#${A.state} = :STARTED`,
           `#${A.attempt} = if_not_exists(#${A.attempt}, :zero) + :one`,
           `#${A.lease} = :lease`,
           `#${A.updatedAt} = :now`,
-          `#${A.name} = if_not_exists(#${A.name}, :name)`,
-          `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
-          `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
-          `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
+          ...initialFields(':name'),
           `#${A.deadLettered} = :false`,
         ],
         values: {
@@ -396,15 +337,15 @@ export class DynamoDbResultBackend implements ResultBackend {
       });
       if (first.ok) return claimedFrom(first.item, false);
       const old = first.old;
-      if (old === undefined) continue; // deleted under us: try again
-      if (!isLive(old, now)) continue; // expired and replaced concurrently: try again
+      // Deleted, or expired and replaced concurrently: try again.
+      if (old === undefined || !holds(taskIsLive(now), old)) continue;
       const oldAttempt = num(old[A.attempt]);
       const ttl = Math.max(num(old[A.ttl]), ttlSeconds(expiresAt));
 
-      if (old[A.deadLettered] === true) {
+      if (holds(deadLettered, old)) {
         // The redrive: an explicit fresh attempt, claimed once (the condition pins the attempt).
         const r = await this.#update(signature.UUID, {
-          condition: `#${A.deadLettered} = :true AND #${A.attempt} = :oldAttempt`,
+          condition: transitionConditions.redrive(oldAttempt),
           set: [
             `#${A.state} = :STARTED`,
             `#${A.attempt} = :newAttempt`,
@@ -416,10 +357,8 @@ export class DynamoDbResultBackend implements ResultBackend {
           ],
           remove: [`#${A.deadLetterReason}`],
           values: {
-            ':true': true,
             ':false': false,
             ':zero': 0,
-            ':oldAttempt': oldAttempt,
             ':newAttempt': oldAttempt + 1,
             ':lease': leaseUntil,
             ':now': now,
@@ -430,20 +369,16 @@ export class DynamoDbResultBackend implements ResultBackend {
         if (r.ok) return claimedFrom(r.item, true);
         continue;
       }
-      const state = old[A.state] as TaskState;
-      if (state === 'SUCCESS' || state === 'FAILURE') {
-        return { kind: 'finished', record: itemToRecord(old) };
-      }
-      if (state === 'STARTED') {
-        const lease = num(old[A.lease]);
-        if (lease > now) return { kind: 'leased', leaseUntil: lease };
+      if (holds(taskIsFinal, old)) return { kind: 'finished', record: itemToRecord(old) };
+      if (holds(leaseIsLive(now), old)) return { kind: 'leased', leaseUntil: num(old[A.lease]) };
+      if (holds(stateIs('STARTED'), old)) {
         // An expired lease: the attempt that held it crashed.
         const crashes = num(old[A.crashes]) + 1;
         if (crashes >= maxCrashes) {
           return { kind: 'crash-loop', record: { ...itemToRecord(old), crashes } };
         }
         const r = await this.#update(signature.UUID, {
-          condition: `#${A.state} = :STARTED AND #${A.attempt} = :oldAttempt`,
+          condition: transitionConditions.reclaimCrashed(oldAttempt),
           set: [
             `#${A.attempt} = :newAttempt`,
             `#${A.crashes} = :crashes`,
@@ -452,8 +387,6 @@ export class DynamoDbResultBackend implements ResultBackend {
             `#${A.ttl} = :ttl`,
           ],
           values: {
-            ':STARTED': 'STARTED',
-            ':oldAttempt': oldAttempt,
             ':newAttempt': oldAttempt + 1,
             ':crashes': crashes,
             ':lease': leaseUntil,
@@ -480,11 +413,10 @@ export class DynamoDbResultBackend implements ResultBackend {
     const r = await this.#transition({
       uuid,
       ...options,
-      condition: `${startedByAttempt} AND ${itemLive}`,
-      allows: (old) => this.#ownedBy(old, attempt, options.now),
+      condition: transitionConditions.finish(attempt, options.now),
       set: [`#${A.state} = :SUCCESS`, `#${A.results} = :results`, `#${A.updatedAt} = :now`],
       remove: [`#${A.lease}`],
-      values: { ':attempt': attempt, ':results': toItemResults(results) },
+      values: { ':results': toItemResults(results) },
     });
     return r.ok;
   }
@@ -498,8 +430,7 @@ export class DynamoDbResultBackend implements ResultBackend {
     const r = await this.#transition({
       uuid,
       ...options,
-      condition: `${startedByAttempt} AND ${itemLive}`,
-      allows: (old) => this.#ownedBy(old, attempt, options.now),
+      condition: transitionConditions.finish(attempt, options.now),
       set: [
         `#${A.state} = :RETRY`,
         `#${A.retries} = if_not_exists(#${A.retries}, :zero) + :one`,
@@ -507,7 +438,7 @@ export class DynamoDbResultBackend implements ResultBackend {
         `#${A.updatedAt} = :now`,
       ],
       remove: [`#${A.lease}`],
-      values: { ':attempt': attempt, ':error': error, ':zero': 0, ':one': 1 },
+      values: { ':error': error, ':zero': 0, ':one': 1 },
     });
     return r.ok;
   }
@@ -515,12 +446,7 @@ export class DynamoDbResultBackend implements ResultBackend {
   async markFailure(
     signature: Pick<Signature, 'UUID' | 'Name'>,
     error: string,
-    options: {
-      now: number;
-      expiresAt: number;
-      attempt?: number;
-      deadLetterReason?: DeadLetterReason;
-    },
+    options: MarkFailureOptions,
   ): Promise<boolean> {
     const { now, expiresAt, attempt, deadLetterReason } = options;
     const deadLetter = deadLetterReason !== undefined;
@@ -546,33 +472,23 @@ export class DynamoDbResultBackend implements ResultBackend {
         uuid: signature.UUID,
         now,
         expiresAt,
-        condition: `${startedByAttempt} AND ${itemLive}`,
-        allows: (old) => this.#ownedBy(old, attempt, now),
+        condition: transitionConditions.finish(attempt, now),
         set,
         remove,
-        values: { ...values, ':attempt': attempt },
+        values,
       });
       return r.ok;
     }
-    // No claim: any state but a final one and not leased by a running attempt, or an absent (or
-    // expired) item, which is created.
+    // No claim: an absent (or expired) item is created.
     const r = await this.#transition({
       uuid: signature.UUID,
       now,
       expiresAt,
-      condition: `${itemAbsent} OR (${itemLive} AND ${stateNotFinal} AND ${noLiveLease})`,
-      allows: (old) =>
-        old === undefined ||
-        (isLive(old, now) &&
-          !['SUCCESS', 'FAILURE'].includes(old[A.state] as string) &&
-          !hasLiveLease(old, now)),
+      condition: transitionConditions.failUnclaimed(now),
       set: [
         ...set,
-        `#${A.name} = if_not_exists(#${A.name}, :name)`,
-        `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
+        ...initialFields(':name'),
         `#${A.attempt} = if_not_exists(#${A.attempt}, :zero)`,
-        `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
-        `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
       ],
       remove,
       values: { ...values, ':name': signature.Name, ':zero': 0 },
@@ -608,19 +524,13 @@ export class DynamoDbResultBackend implements ResultBackend {
       uuid,
       now,
       expiresAt,
-      condition: `${itemAbsent} OR (${itemLive} AND ${stateRevocable})`,
-      allows: (old) =>
-        old === undefined ||
-        (isLive(old, now) && ['PENDING', 'RETRY'].includes(old[A.state] as string)),
+      condition: transitionConditions.revoke(now),
       set: [
         `#${A.state} = :FAILURE`,
         `#${A.error} = :revoked`,
         `#${A.updatedAt} = :now`,
-        `#${A.name} = if_not_exists(#${A.name}, :empty)`,
-        `#${A.createdAt} = if_not_exists(#${A.createdAt}, :now)`,
+        ...initialFields(':empty'),
         `#${A.attempt} = if_not_exists(#${A.attempt}, :zero)`,
-        `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
-        `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
         `#${A.deadLettered} = :false`,
       ],
       remove: [`#${A.lease}`],
@@ -639,17 +549,15 @@ export class DynamoDbResultBackend implements ResultBackend {
         new GetCommand({ TableName: this.#table, Key: { [A.uuid]: uuid }, ConsistentRead: true }),
       );
       const item = out.Item as Item | undefined;
-      return isLive(item, options.now) ? itemToRecord(item) : undefined;
+      return item !== undefined && holds(taskIsPresent(options.now), item)
+        ? itemToRecord(item)
+        : undefined;
     } catch (e) {
       throw this.#translate(e);
     }
   }
 
   // -------------------------------------------------------------------------------------------
-
-  #ownedBy(old: Item | undefined, attempt: number, now: number): boolean {
-    return isLive(old, now) && old[A.state] === 'STARTED' && old[A.attempt] === attempt;
-  }
 
   #freshItem(
     signature: Pick<Signature, 'UUID' | 'Name'>,
@@ -677,44 +585,45 @@ export class DynamoDbResultBackend implements ResultBackend {
    * may create one, a fresh item put over it (conditional on the expired TTL being unchanged).
    */
   async #transition(t: Transition): Promise<TransitionResult> {
-    const ttl = ttlSeconds(t.expiresAt);
     const base = {
       set: t.set,
       remove: t.remove ?? [],
-      values: { ...STATE_VALUES, ...t.values, ':now': t.now, ':nowSec': t.now / 1000 },
+      values: { ...t.values, ':now': t.now },
       returnNew: t.returnNew ?? false,
     };
     const first = await this.#update(t.uuid, {
       ...base,
-      condition: `(${t.condition}) AND ${ttlOnlyExtends}`,
+      condition: and(t.condition, ttlOnlyExtends(t.expiresAt)),
       set: [...t.set, `#${A.ttl} = :ttl`],
-      values: { ...base.values, ':ttl': ttl },
+      values: { ...base.values, ':ttl': ttlSeconds(t.expiresAt) },
     });
     if (first.ok) return first;
     const old = first.old;
-    if (old !== undefined && !isLive(old, t.now)) {
+    if (old !== undefined && !holds(taskIsLive(t.now), old)) {
       if (t.fresh === undefined) return first;
-      const put = await this.#putOverExpired(t.fresh(), num(old[A.ttl]));
+      const expired = taskView(old)?.expiresAt ?? 0;
+      const put = await this.#put(t.fresh(), expiresAtIs(expired));
       return put ? { ok: true, item: t.fresh() } : { ok: false, old: undefined };
     }
-    if (t.allows(old)) {
+    if (holds(t.condition, old)) {
       // Only ttlOnlyExtends failed: the stored TTL is later than ours. Keep it.
       return this.#update(t.uuid, { ...base, condition: t.condition });
     }
     return first;
   }
 
-  async #putOverExpired(item: Item, oldTtl: number): Promise<boolean> {
-    // Condition: the item is still the expired one we saw.
-    const condition = `#${A.ttl} = :oldTtl`;
+  /** A conditional PutItem; `false` when the condition failed. */
+  async #put(item: Item, condition: Condition): Promise<boolean> {
     try {
       await this.#ddb.send(
         new PutCommand({
           TableName: this.#table,
           Item: item,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: used(condition, NAMES),
-          ExpressionAttributeValues: { ':oldTtl': oldTtl },
+          ConditionExpression: condition.expression,
+          ExpressionAttributeNames: condition.names,
+          ...(Object.keys(condition.values).length > 0
+            ? { ExpressionAttributeValues: condition.values }
+            : {}),
         }),
       );
       return true;
@@ -727,7 +636,7 @@ export class DynamoDbResultBackend implements ResultBackend {
   async #update(
     uuid: string,
     u: {
-      condition: string;
+      condition: Condition;
       set: string[];
       remove?: string[];
       values: Record<string, unknown>;
@@ -735,16 +644,20 @@ export class DynamoDbResultBackend implements ResultBackend {
     },
   ): Promise<TransitionResult> {
     const update = `SET ${u.set.join(', ')}${u.remove && u.remove.length > 0 ? ` REMOVE ${u.remove.join(', ')}` : ''}`;
-    const expr = `${update} ${u.condition}`;
+    const expr = `${update} ${u.condition.expression}`;
     try {
       const out = await this.#ddb.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { [A.uuid]: uuid },
           UpdateExpression: update,
-          ConditionExpression: u.condition,
+          ConditionExpression: u.condition.expression,
           ExpressionAttributeNames: used(expr, NAMES),
-          ExpressionAttributeValues: used(expr, { ...STATE_VALUES, ...u.values }),
+          ExpressionAttributeValues: used(expr, {
+            ...STATE_VALUES,
+            ...u.values,
+            ...u.condition.values,
+          }),
           ReturnValues: u.returnNew ? 'ALL_NEW' : 'NONE',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

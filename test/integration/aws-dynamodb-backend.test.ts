@@ -1,15 +1,44 @@
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
 import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
-import { newSignature } from '../../src/core/signature.js';
+import { newSignature, newTaskUUID } from '../../src/core/signature.js';
+import { TASK_ATTRIBUTES } from '../../src/core/transitions.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, uniquePrefix } from '../../src/local/provision.js';
 import { resultBackendConformance } from '../conformance/result-backend.js';
+import {
+  type StoredItem,
+  transitionConditionAgreement,
+} from '../conformance/transition-conditions.js';
 import { countRequests, DYNAMODB_WRITES, total } from './aws-helpers.js';
 import { sharedEndpoints } from './support/stack.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+
+/** A client of the shared DynamoDB Local. */
+function localDynamoDb(): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: sharedEndpoints().dynamodb,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+}
+
+/** A fresh, empty `task_states` table (unique name); returns its name. */
+async function createTaskStatesTable(client: DynamoDBClient, label: string): Promise<string> {
+  const name = `${uniquePrefix(label)}task_states`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: TASK_ATTRIBUTES.uuid, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: TASK_ATTRIBUTES.uuid, KeyType: 'HASH' }],
+    }),
+  );
+  return name;
+}
 
 describe('Class: DynamoDbResultBackend', () => {
   let raw: DynamoDBClient;
@@ -17,28 +46,10 @@ describe('Class: DynamoDbResultBackend', () => {
   let tableName: string;
   let counts: Map<string, number>;
 
-  /** A fresh table per call: conformance runs get their own, as the suite expects a clean backend. */
-  async function makeTable(): Promise<string> {
-    const name = `${uniquePrefix('ddb')}task_states`;
-    await raw.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'TaskUUID', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'TaskUUID', KeyType: 'HASH' }],
-      }),
-    );
-    return name;
-  }
-
   beforeAll(async () => {
-    raw = new DynamoDBClient({
-      endpoint: sharedEndpoints().dynamodb,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    raw = localDynamoDb();
     counts = countRequests(raw);
-    tableName = await makeTable();
+    tableName = await createTaskStatesTable(raw, 'ddb');
     backend = new DynamoDbResultBackend({
       dynamodb: createDynamoDbDocumentClient({ dynamodb: raw }),
       tableName,
@@ -183,11 +194,7 @@ describe('Class: DynamoDbResultBackend', () => {
     const now = Date.now();
     await backend.putPending(sig, { now, expiresAt: now + 1000 });
     const later = now + HOUR;
-    const racy = new DynamoDBClient({
-      endpoint: sharedEndpoints().dynamodb,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const racy = localDynamoDb();
     let raced = false;
     racy.middlewareStack.add(
       (next, context) => async (args) => {
@@ -254,22 +261,70 @@ describe('Class: DynamoDbResultBackend', () => {
 });
 
 resultBackendConformance('DynamoDB (DynamoDB Local)', async () => {
-  const client = new DynamoDBClient({
-    endpoint: sharedEndpoints().dynamodb,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  const name = `${uniquePrefix('conf')}task_states`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'TaskUUID', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'TaskUUID', KeyType: 'HASH' }],
-    }),
-  );
+  const client = localDynamoDb();
   return new DynamoDbResultBackend({
     dynamodb: createDynamoDbDocumentClient({ dynamodb: client }),
-    tableName: name,
+    tableName: await createTaskStatesTable(client, 'conf'),
+  });
+});
+
+describe('Transition conditions on DynamoDB Local', () => {
+  const client = localDynamoDb();
+  const doc = createDynamoDbDocumentClient({ dynamodb: client });
+  let table: Promise<string> | undefined;
+  /** The key each stored item of the table was written under (once, on first use). */
+  const keys = new WeakMap<object, Promise<string>>();
+
+  afterAll(() => client.destroy());
+
+  async function keyOf(stored: StoredItem): Promise<string> {
+    if (stored === undefined) return newTaskUUID(); // never written: absent
+    let key = keys.get(stored);
+    if (key === undefined) {
+      key = (async () => {
+        const uuid = newTaskUUID();
+        table ??= createTaskStatesTable(client, 'cond');
+        await doc.send(
+          new PutCommand({
+            TableName: await table,
+            Item: { ...stored, [TASK_ATTRIBUTES.uuid]: uuid },
+          }),
+        );
+        return uuid;
+      })();
+      keys.set(stored, key);
+    }
+    return key;
+  }
+
+  // The expression evaluated by DynamoDB itself: a transaction of one ConditionCheck writes
+  // nothing and fails with ConditionalCheckFailed when the condition is false.
+  transitionConditionAgreement('DynamoDB Local', async (condition, stored) => {
+    const key = await keyOf(stored);
+    table ??= createTaskStatesTable(client, 'cond');
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: await table,
+                Key: { [TASK_ATTRIBUTES.uuid]: key },
+                ConditionExpression: condition.expression,
+                ExpressionAttributeNames: condition.names,
+                ...(Object.keys(condition.values).length > 0
+                  ? { ExpressionAttributeValues: condition.values }
+                  : {}),
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      throw e;
+    }
   });
 });
