@@ -1,12 +1,15 @@
 /**
  * `machinery status <uuid> [--json] [--local]`: exit 0 whenever the task is found, whatever its
- * state; an unknown or expired UUID exits 1.
+ * state; an unknown or expired UUID exits 1; an empty or over-long UUID is a usage error (exit 2),
+ * refused before any configuration or network access.
  *
  * @module
  */
+
+import { DEFAULTS } from '../../core/resources.js';
 import { connect } from '../clients.js';
 import { resolveConfig } from '../config.js';
-import { EXIT, OperationError } from '../errors.js';
+import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { CliIO, StatusOptions } from '../main.js';
 import { formatStatus, statusJson } from '../output.js';
 
@@ -19,6 +22,7 @@ import { formatStatus, statusJson } from '../output.js';
  * ```
  */
 export async function status(uuid: string, opts: StatusOptions, io: CliIO): Promise<number> {
+  checkUuid(uuid);
   const config = resolveConfig({ local: opts.local === true, env: io.env, cwd: io.cwd });
   const { client, close } = connect(config);
   try {
@@ -33,5 +37,24 @@ export async function status(uuid: string, opts: StatusOptions, io: CliIO): Prom
     return EXIT.ok;
   } finally {
     close();
+  }
+}
+
+/**
+ * Refuses a UUID no task can have: empty or blank, or longer than `DEFAULTS.maxUuidLength`.
+ *
+ * @example
+ * ```ts
+ * checkUuid(''); // throws UsageError
+ * ```
+ */
+export function checkUuid(uuid: string): void {
+  if (uuid.trim() === '') {
+    throw new UsageError('status: the task UUID is empty: pass the UUID `machinery send` printed');
+  }
+  if (uuid.length > DEFAULTS.maxUuidLength) {
+    throw new UsageError(
+      `status: the task UUID is ${uuid.length} characters long; a task UUID has at most ${DEFAULTS.maxUuidLength}`,
+    );
   }
 }
