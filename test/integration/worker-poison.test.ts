@@ -1,9 +1,11 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
 import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
+import { DynamoDbFailureLedger } from '../../src/aws/ledger.js';
 import { createRegistry, defineTask } from '../../src/core/registry.js';
+import { DEFAULTS } from '../../src/core/resources.js';
 import { newTaskUUID } from '../../src/core/signature.js';
 import type { DeadLetterReason } from '../../src/core/types.js';
 import { createWorker } from '../../src/handlers/worker.js';
@@ -12,6 +14,8 @@ import { queueDepth, quietLogger, receiveMessages, waitFor } from './aws-helpers
 import { getTestStack, type TestStack } from './support/stack.js';
 
 const GROUP = 'customer-42';
+/** The group of the oversized poison messages. */
+const BIG_GROUP = 'customer-43';
 
 describe('Function: createWorker (poison input)', () => {
   let stack: TestStack;
@@ -20,6 +24,8 @@ describe('Function: createWorker (poison input)', () => {
   let crashRuns = 0;
   /** Simulated process deaths, by task UUID: rejects the invocation running it. */
   const crashers = new Map<string, (e: Error) => void>();
+  /** Records handed to the worker, by message id: the task queue's receives of each message. */
+  const deliveries = new Map<string, number>();
 
   const registry = createRegistry([
     defineTask({
@@ -64,6 +70,7 @@ describe('Function: createWorker (poison input)', () => {
     const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
       new Promise((resolve, reject) => {
         for (const r of event.Records) {
+          deliveries.set(r.messageId, (deliveries.get(r.messageId) ?? 0) + 1);
           const uuid = /"UUID":"([^"]+)"/.exec(r.body)?.[1];
           if (uuid) crashers.set(uuid, reject);
         }
@@ -198,5 +205,113 @@ describe('Function: createWorker (poison input)', () => {
         describe: () => 'the task queue to drain',
       },
     );
+  });
+
+  it('dead-letters oversized poison on its first receive, its reason findable from the DLQ message alone, while its group runs on', async () => {
+    // Prepare: a 1 MiB unregistered task, a 1 MiB non-JSON body and a 250 KB task name, between
+    // healthy tasks of one message group
+    const limit = DEFAULTS.maxMessageBytes;
+    const signatureBody = (name: string, args: unknown[]) => {
+      const uuid = newTaskUUID();
+      return {
+        uuid,
+        body: JSON.stringify({
+          UUID: uuid,
+          Name: name,
+          Args: args,
+          BrokerMessageGroupId: BIG_GROUP,
+        }),
+      };
+    };
+    const str = (v: string) => ({ Name: '', Type: 'string', Value: v });
+    const padded = (name: string) => {
+      const shell = signatureBody(name, [str('')]);
+      const pad = limit - Buffer.byteLength(shell.body) - 16;
+      return {
+        uuid: shell.uuid,
+        body: shell.body.replace('"Value":""', `"Value":"${'p'.repeat(pad)}"`),
+      };
+    };
+    const healthy = ['b1', 'b2', 'b3', 'b4'].map((label) => ({
+      label,
+      ...signatureBody('record', [str(label)]),
+    }));
+    const bigUnregistered = padded('no_such_task');
+    const bigNotJson = { uuid: undefined, body: `not json {${'x'.repeat(limit - 100)}` };
+    const longName = signatureBody('n'.repeat(250_000), []);
+    const messages = [
+      healthy[0],
+      bigUnregistered,
+      healthy[1],
+      bigNotJson,
+      healthy[2],
+      longName,
+      healthy[3],
+    ] as { uuid: string | undefined; body: string }[];
+    expect(Buffer.byteLength(bigUnregistered.body)).toBeGreaterThan(limit - 100);
+    expect(Buffer.byteLength(bigUnregistered.body)).toBeLessThanOrEqual(limit);
+    const ledger = new DynamoDbFailureLedger({
+      dynamodb: createDynamoDbDocumentClient({ dynamodb: stack.clients.dynamodb }),
+      tableName: stack.names.tables.taskStates,
+    });
+    /** The reason of a DLQ message, from that message alone: its attributes, or the ledger's note. */
+    const reasonOf = async (m: Message) => {
+      const attribute = m.MessageAttributes?.['machinery.reason']?.StringValue;
+      if (attribute !== undefined) return { reason: attribute, from: 'attributes' };
+      const note = await ledger.getDeadLetterNote(m.Attributes?.MessageDeduplicationId ?? '', {
+        now: Date.now(),
+      });
+      return { reason: note?.reason, from: 'note', detail: note?.detail };
+    };
+
+    // Act
+    const sentIds: string[] = [];
+    for (const [i, m] of messages.entries()) {
+      const out = await stack.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.queueUrls.tasks,
+          MessageBody: m.body,
+          MessageGroupId: BIG_GROUP,
+          MessageDeduplicationId: `big${i}`,
+        }),
+      );
+      sentIds.push(out.MessageId ?? '');
+    }
+    const dead = await receiveMessages(stack.clients.sqs, stack.queueUrls.tasksDlq, {
+      count: 3,
+      timeoutMs: 45_000,
+    });
+    await waitFor(async () => (healthy.every((h) => order.includes(h.label)) ? true : undefined), {
+      timeoutMs: 20_000,
+      describe: () => `the healthy tasks of ${BIG_GROUP} (ran: ${order.join(', ')})`,
+    });
+
+    // Assess: each poison message is in the DLQ, unchanged, after one receive from the task queue
+    const byBody = new Map(dead.map((m) => [m.Body, m]));
+    const poison: [string, { uuid: string | undefined; body: string }, string, string][] = [
+      ['unregistered', bigUnregistered, 'note', sentIds[1] as string],
+      ['undecodable', bigNotJson, 'note', sentIds[3] as string],
+      ['invalid-signature', longName, 'attributes', sentIds[5] as string],
+    ];
+    for (const [reason, msg, from, messageId] of poison) {
+      const m = byBody.get(msg.body);
+      expect(m, reason).toBeDefined();
+      expect(m?.Attributes?.MessageDeduplicationId).toBe(messageId);
+      expect(deliveries.get(messageId), `receives of the ${reason} message`).toBe(1);
+      expect(await reasonOf(m as Message)).toMatchObject({ reason, from });
+    }
+    const backend = new DynamoDbResultBackend({
+      dynamodb: createDynamoDbDocumentClient({ dynamodb: stack.clients.dynamodb }),
+      tableName: stack.names.tables.taskStates,
+    });
+    expect(await backend.get(bigUnregistered.uuid, { now: Date.now() })).toMatchObject({
+      state: 'FAILURE',
+      deadLetterReason: 'unregistered',
+    });
+    // ... and every healthy task of the group ran, in order, once
+    expect(order.filter((l) => l.startsWith('b'))).toEqual(['b1', 'b2', 'b3', 'b4']);
+    for (const h of healthy) {
+      expect((await backend.get(h.uuid, { now: Date.now() }))?.state).toBe('SUCCESS');
+    }
   });
 });
