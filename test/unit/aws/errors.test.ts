@@ -168,6 +168,13 @@ describe('Function: translateAwsError', () => {
       refusal('ValidationException', 'Item size to update has exceeded the maximum allowed size'),
     ],
     [
+      'an expression value over 400 KB',
+      refusal(
+        'ValidationException',
+        'ExpressionAttributeValues contains invalid value: Item size has exceeded the maximum allowed size for key :results',
+      ),
+    ],
+    [
       'a key over 2,048 bytes',
       refusal(
         'ValidationException',
