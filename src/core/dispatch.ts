@@ -15,12 +15,12 @@
  */
 import { messageBytes } from './bounds.js';
 import type { Clock } from './clock.js';
-import { MachineryError } from './errors.js';
+import { EtaParseError, MachineryError, SignatureEncodeError } from './errors.js';
 import { taskExpiresAt } from './lifetime.js';
 import type { Broker, PublishItem, ResultBackend, Scheduler } from './ports.js';
 import { DEFAULTS } from './resources.js';
 import { encodeSignature } from './signature.js';
-import { etaToMillis } from './time.js';
+import { etaToMillis, normalizeEta } from './time.js';
 import type { Signature } from './types.js';
 
 /** Largest body kept in a DynamoDB item (400 KB item limit, minus room for the other attributes). */
@@ -79,14 +79,23 @@ interface Plan {
   byReference: string | undefined;
 }
 
+/** A signature's ETA as epoch ms (`null`: none); a malformed one is the signature's error. */
+function dueAt(signature: Signature): number | null {
+  try {
+    return etaToMillis(normalizeEta(signature.ETA));
+  } catch (e) {
+    if (!(e instanceof EtaParseError)) throw e;
+    throw new SignatureEncodeError('ETA', e.message, { cause: e });
+  }
+}
+
 /**
- * Checks one signature and chooses its route: the signature is valid (an {@link encodeSignature}
- * round, so a malformed ETA, an over-long name or UUID is refused), its message fits SQS, and a
- * far ETA has a scheduler and a body that fits a Scheduler input or an item.
+ * Checks one signature and chooses its route: its ETA is valid, the signature is (measuring or
+ * encoding it validates every field, so an over-long name or UUID is refused), its message fits
+ * SQS, and a far ETA has a scheduler and a body that fits a Scheduler input or an item.
  */
 function plan(signature: Signature, deps: DispatchDeps, now: number): Plan {
-  const body = encodeSignature(signature);
-  const eta = etaToMillis(signature.ETA);
+  const eta = dueAt(signature);
   const expiresAt = taskExpiresAt({
     now,
     eta,
@@ -111,6 +120,7 @@ function plan(signature: Signature, deps: DispatchDeps, now: number): Plan {
       `task ${signature.UUID} has an ETA more than ${DEFAULTS.maxDelaySeconds} s away, which needs EventBridge Scheduler, but no scheduler is configured`,
     );
   }
+  const body = encodeSignature(signature);
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > MAX_BODY_BY_REFERENCE_BYTES) {
     throw new DispatchError(
