@@ -313,6 +313,68 @@ export class MessageRejectedError extends MachineryError {
 }
 
 /**
+ * A schedule or periodic-task name that EventBridge Scheduler would refuse.
+ *
+ * @example
+ * ```ts
+ * try { periodicScheduleName('nightly report'); } catch (e) { if (e instanceof InvalidScheduleNameError) console.error(e.message); }
+ * ```
+ */
+export class InvalidScheduleNameError extends MachineryError {
+  constructor(message: string) {
+    super('INVALID_SCHEDULE_NAME', message);
+  }
+}
+
+/**
+ * A schedule expression (`at()`, `rate()`, `cron()`) or time zone that EventBridge Scheduler would
+ * refuse. `expression` is the text refused, `detail` what is wrong with it; the message is the
+ * Scheduler API's (`Invalid Schedule Expression <expression>: <detail>`) unless one is given.
+ *
+ * @example
+ * ```ts
+ * try { parseScheduleExpression('rate(0 minutes)'); } catch (e) {
+ *   if (e instanceof InvalidScheduleExpressionError) console.error(e.detail); // 'value must be positive'
+ * }
+ * ```
+ */
+export class InvalidScheduleExpressionError extends MachineryError {
+  /** The expression (or time zone) refused. */
+  readonly expression: string;
+  /** What is wrong with it. */
+  readonly detail: string;
+
+  constructor(expression: string, detail: string, options?: { message?: string; cause?: unknown }) {
+    super(
+      'INVALID_SCHEDULE_EXPRESSION',
+      options?.message ?? `Invalid Schedule Expression ${expression}: ${detail}`,
+      { cause: options?.cause },
+    );
+    this.expression = expression;
+    this.detail = detail;
+  }
+}
+
+/**
+ * A delay-queue body that is neither a signature nor one of the envelopes machinery writes
+ * (a reference or a periodic firing). `field` names what is wrong.
+ *
+ * @example
+ * ```ts
+ * try { parseDelayBody('{"machinery.ref":1}'); } catch (e) { if (e instanceof DelayBodyError) console.error(e.field); }
+ * ```
+ */
+export class DelayBodyError extends MachineryError {
+  /** The offending field. */
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('INVALID_DELAY_BODY', message, options);
+    this.field = field;
+  }
+}
+
+/**
  * What kind of fault an error is, as the worker must treat it:
  *
  * | kind | cause | the worker |

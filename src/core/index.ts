@@ -14,6 +14,7 @@
  */
 export * from './args.js';
 export * from './clock.js';
+export * from './delay-body.js';
 export * from './dispatch.js';
 export * from './errors.js';
 export * from './json.js';
@@ -25,6 +26,8 @@ export * from './processor.js';
 export * from './registry.js';
 export * from './resources.js';
 export * from './retry.js';
+export * from './schedule-expression.js';
+export * from './schedule-names.js';
 export * from './signature.js';
 export * from './time.js';
 export * from './types.js';

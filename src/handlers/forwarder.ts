@@ -4,7 +4,7 @@
  *
  * For each record (parse, decide, act):
  *
- * 1. **Parse** the body (see `src/aws/scheduler.ts`): a signature; a reference
+ * 1. **Parse** the body (see `src/core/delay-body.ts`): a signature; a reference
  *    `{"machinery.ref": uuid}` whose body is read from the task's PENDING item; or a periodic
  *    firing, turned into concrete signatures with UUIDs derived from the schedule name and the
  *    firing's scheduled time.
@@ -51,15 +51,11 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createAdapters } from '../aws/adapters.js';
 import { translateAwsError } from '../aws/errors.js';
-import {
-  DelayBodyError,
-  materializePeriodicFiring,
-  parseDelayBody,
-  schedulerFromConfig,
-} from '../aws/scheduler.js';
+import { schedulerFromConfig } from '../aws/scheduler.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { materializePeriodicFiring, parseDelayBody } from '../core/delay-body.js';
 import { dispatch, resend } from '../core/dispatch.js';
-import { SignatureDecodeError } from '../core/errors.js';
+import { DelayBodyError, SignatureDecodeError } from '../core/errors.js';
 import { taskExpiresAt } from '../core/lifetime.js';
 import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
 import { settledOutcome } from '../core/processor.js';

@@ -11,6 +11,12 @@
  * @module
  */
 
+export { InvalidScheduleExpressionError as ScheduleExpressionError } from '../core/errors.js';
+export {
+  nextFireTime,
+  parseScheduleExpression,
+  type ScheduleExpression,
+} from '../core/schedule-expression.js';
 export {
   DynamoDbLocalStartError,
   type LocalDynamoDb,
@@ -39,12 +45,6 @@ export {
   type SqsHandlerLike,
   toSqsRecord,
 } from './runner.js';
-export {
-  nextFireTime,
-  parseScheduleExpression,
-  type ScheduleExpression,
-  ScheduleExpressionError,
-} from './schedule-expression.js';
 export {
   type SchedulerDelivery,
   type SchedulerEmulator,

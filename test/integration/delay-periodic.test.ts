@@ -5,7 +5,6 @@
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PERIODIC_PREFIX, periodicFiringUUID } from '../../src/aws/scheduler.js';
 import {
   deletePeriodicTask,
   listPeriodicTasks,
@@ -13,7 +12,9 @@ import {
   registerPeriodicGroup,
   registerPeriodicTask,
 } from '../../src/client/periodic.js';
+import { periodicFiringUUID } from '../../src/core/delay-body.js';
 import { defineTask } from '../../src/core/registry.js';
+import { PERIODIC_PREFIX } from '../../src/core/schedule-names.js';
 import { newSignature } from '../../src/core/signature.js';
 import { type DelayHarness, eventually, sleep, startDelayHarness } from './delay-harness.js';
 

@@ -6,8 +6,10 @@
 import { GetScheduleCommand, ResourceNotFoundException } from '@aws-sdk/client-scheduler';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatAt, oneTimeScheduleName, parseDelayBody } from '../../src/aws/scheduler.js';
+import { parseDelayBody } from '../../src/core/delay-body.js';
 import { defineTask } from '../../src/core/registry.js';
+import { formatAt } from '../../src/core/schedule-expression.js';
+import { oneTimeScheduleName } from '../../src/core/schedule-names.js';
 import { newSignature } from '../../src/core/signature.js';
 import { type DelayHarness, eventually, sleep, startDelayHarness } from './delay-harness.js';
 

@@ -10,16 +10,17 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventBridgeScheduler,
-  InvalidScheduleExpressionError,
-  InvalidScheduleNameError,
-  oneTimeScheduleName,
-  PERIODIC_PREFIX,
-  parseDelayBody,
   queueArnFromUrl,
   ScheduleInputTooLargeError,
 } from '../../src/aws/scheduler.js';
 import { AdjustableClock } from '../../src/core/clock.js';
-import { InfrastructureError } from '../../src/core/errors.js';
+import { parseDelayBody } from '../../src/core/delay-body.js';
+import {
+  InfrastructureError,
+  InvalidScheduleExpressionError,
+  InvalidScheduleNameError,
+} from '../../src/core/errors.js';
+import { oneTimeScheduleName, PERIODIC_PREFIX } from '../../src/core/schedule-names.js';
 import { decodeSignature, newSignature, newTaskUUID } from '../../src/core/signature.js';
 import { countRequests, recordCommands } from './aws-helpers.js';
 import { getTestStack, type TestStack } from './support/stack.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidScheduleExpressionError } from '../../src/core/errors.js';
 import {
   fromLocal,
   nextFireTime,
   parseScheduleExpression,
-  ScheduleExpressionError,
   toLocal,
-} from '../../src/local/schedule-expression.js';
+} from '../../src/core/schedule-expression.js';
 
 /** Next firing of `expression` strictly after the ISO instant `after` (UTC unless `timeZone`). */
 function next(expression: string, after: string, timeZone = 'UTC'): string | undefined {
@@ -153,6 +153,6 @@ describe('Function: parseScheduleExpression', () => {
     const parse = () => parseScheduleExpression(expression);
 
     // Assess
-    expect(parse).toThrow(ScheduleExpressionError);
+    expect(parse).toThrow(InvalidScheduleExpressionError);
   });
 });

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { PeriodicSpecError, toScheduleExpression } from '../../../src/client/periodic.js';
 import {
-  DelayBodyError,
   encodePeriodicInput,
   encodeReference,
   materializePeriodicFiring,
   parseDelayBody,
   SCHEDULED_TIME_PLACEHOLDER,
-} from '../../../src/aws/scheduler.js';
-import { PeriodicSpecError, toScheduleExpression } from '../../../src/client/periodic.js';
-import { SignatureDecodeError } from '../../../src/core/errors.js';
+} from '../../../src/core/delay-body.js';
+import { DelayBodyError, SignatureDecodeError } from '../../../src/core/errors.js';
 import { encodeSignature, newSignature } from '../../../src/core/signature.js';
 import type { Signature } from '../../../src/core/types.js';
 

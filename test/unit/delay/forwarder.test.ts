@@ -1,12 +1,12 @@
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../../src/core/clock.js';
 import {
   encodePeriodicInput,
   encodeReference,
   materializePeriodicFiring,
   SCHEDULED_TIME_PLACEHOLDER,
-} from '../../../src/aws/scheduler.js';
-import type { Clock } from '../../../src/core/clock.js';
+} from '../../../src/core/delay-body.js';
 import { TransientInfrastructureError } from '../../../src/core/errors.js';
 import type {
   Broker,

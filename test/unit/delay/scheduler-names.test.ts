@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import { queueArnOfUrl } from '../../../src/aws/scheduler.js';
+import { periodicFiringUUID } from '../../../src/core/delay-body.js';
 import {
-  formatAt,
   InvalidScheduleExpressionError,
   InvalidScheduleNameError,
+} from '../../../src/core/errors.js';
+import {
+  formatAt,
+  parseAt,
+  validateRecurringExpression,
+} from '../../../src/core/schedule-expression.js';
+import {
   MAX_SCHEDULE_NAME_LENGTH,
   oneTimeScheduleName,
-  parseAt,
-  periodicFiringUUID,
   periodicNameOf,
   periodicScheduleName,
-  queueArnOfUrl,
-  validateRecurringExpression,
-} from '../../../src/aws/scheduler.js';
+} from '../../../src/core/schedule-names.js';
 
 const VALID_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
 

@@ -1,6 +1,8 @@
 /**
- * EventBridge Scheduler schedule expressions for the local Scheduler emulator: parsing (with the
- * real API's validation) and "when does it fire next".
+ * EventBridge Scheduler schedule expressions: the one grammar of `at()`, `rate()` and `cron()`,
+ * with the real API's validation, and "when does it fire next". The Scheduler adapter validates
+ * with it before calling AWS; the local Scheduler emulator validates requests and fires schedules
+ * with it.
  *
  * - `at(yyyy-mm-ddThh:mm:ss)`: once, at that wall-clock time in the schedule's time zone.
  * - `rate(n unit)`: `minute`/`minutes`, `hour`/`hours`, `day`/`days` (singular exactly when `n` is
@@ -18,6 +20,7 @@
  *
  * @module
  */
+import { InvalidScheduleExpressionError } from './errors.js';
 
 /**
  * A parsed schedule expression.
@@ -81,32 +84,29 @@ export interface CronSpec {
   years: Set<number> | undefined;
 }
 
-/**
- * An invalid schedule expression or time zone; the emulator answers `ValidationException` with
- * this message.
- *
- * @example
- * ```ts
- * try { parseScheduleExpression('rate(0 minutes)'); } catch (e) { if (e instanceof ScheduleExpressionError) console.log(e.message); }
- * ```
- */
-export class ScheduleExpressionError extends Error {
-  readonly code = 'INVALID_SCHEDULE_EXPRESSION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScheduleExpressionError';
-  }
-}
-
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
-function invalid(expression: string, why: string): ScheduleExpressionError {
-  return new ScheduleExpressionError(`Invalid Schedule Expression ${expression}: ${why}`);
+function invalid(expression: string, why: string): InvalidScheduleExpressionError {
+  return new InvalidScheduleExpressionError(expression, why);
 }
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Whether `t` names a real calendar date and time of day. */
+function isCalendarTime(t: LocalTime): boolean {
+  const { year, month, day, hour, minute, second } = t;
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59
+  );
 }
 
 /** Day of week of a calendar date, AWS numbering (1 = Sunday … 7 = Saturday). */
@@ -217,8 +217,8 @@ function parseCron(expression: string, body: string): CronSpec {
 }
 
 /**
- * Parses a schedule expression, throwing {@link ScheduleExpressionError} when the real API would
- * answer `ValidationException`.
+ * Parses a schedule expression, throwing {@link InvalidScheduleExpressionError} when the real API
+ * would answer `ValidationException`.
  *
  * @example
  * ```ts
@@ -229,26 +229,17 @@ function parseCron(expression: string, body: string): CronSpec {
 export function parseScheduleExpression(expression: string): ScheduleExpression {
   const at = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/.exec(expression);
   if (at) {
-    const [year, month, day, hour, minute, second] = at.slice(1).map(Number) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    if (
-      month < 1 ||
-      month > 12 ||
-      day < 1 ||
-      day > daysInMonth(year, month) ||
-      hour > 23 ||
-      minute > 59 ||
-      second > 59
-    ) {
-      throw invalid(expression, 'not a valid date and time');
-    }
-    return { kind: 'at', local: { year, month, day, hour, minute, second } };
+    const [year, month, day, hour, minute, second] = at.slice(1).map(Number);
+    const local: LocalTime = {
+      year: year ?? 0,
+      month: month ?? 0,
+      day: day ?? 0,
+      hour: hour ?? 0,
+      minute: minute ?? 0,
+      second: second ?? 0,
+    };
+    if (!isCalendarTime(local)) throw invalid(expression, 'not a valid date and time');
+    return { kind: 'at', local };
   }
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
   if (rate) {
@@ -467,4 +458,71 @@ export function nextFireTime(
   }
   if (next !== undefined && endMs !== undefined && next > endMs) return undefined;
   return next;
+}
+
+/**
+ * The `at()` expression for an epoch-ms time: UTC, second granularity, rounded *down* so the
+ * schedule never fires later than `ms`.
+ *
+ * @example
+ * ```ts
+ * formatAt(Date.parse('2030-01-01T10:00:00.999Z')); // 'at(2030-01-01T10:00:00)'
+ * ```
+ */
+export function formatAt(ms: number): string {
+  if (!Number.isFinite(ms)) throw new RangeError(`formatAt: not a time: ${ms}`);
+  const whole = Math.floor(ms / 1000) * 1000;
+  return `at(${new Date(whole).toISOString().slice(0, 19)})`;
+}
+
+/**
+ * The epoch-ms time of an `at()` expression in `timezone`, the reverse of {@link formatAt}: only
+ * `UTC` (or `Etc/UTC`) is read, as that is what `formatAt` writes; `undefined` for any other time
+ * zone, any other expression, or a date that does not exist.
+ *
+ * @example
+ * ```ts
+ * parseAt('at(2030-01-01T10:00:00)'); // 1893492000000
+ * ```
+ */
+export function parseAt(expression: string, timezone = 'UTC'): number | undefined {
+  if (timezone !== 'UTC' && timezone !== 'Etc/UTC') return undefined;
+  let parsed: ScheduleExpression;
+  try {
+    parsed = parseScheduleExpression(expression);
+  } catch {
+    return undefined;
+  }
+  return parsed.kind === 'at' ? fromLocal(parsed.local, 'UTC') : undefined;
+}
+
+const RECURRING_FORMS =
+  "use 'rate(<n> minute|minutes|hour|hours|day|days)' or 'cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)'";
+
+/**
+ * Checks a recurring expression (`rate()` or `cron()`, as {@link parseScheduleExpression} reads
+ * them); throws {@link InvalidScheduleExpressionError} for anything else, `at()` included, with a
+ * message that says the forms to use.
+ *
+ * @example
+ * ```ts
+ * validateRecurringExpression('rate(1 minute)');
+ * validateRecurringExpression('cron(0 3 * * ? *)');
+ * ```
+ */
+export function validateRecurringExpression(expression: string): void {
+  let detail: string;
+  let cause: unknown;
+  try {
+    if (parseScheduleExpression(expression).kind !== 'at') return;
+    detail = 'at() fires once, a recurring schedule needs rate() or cron()';
+  } catch (e) {
+    if (!(e instanceof InvalidScheduleExpressionError)) throw e;
+    detail = e.detail;
+    cause = e;
+  }
+  throw new InvalidScheduleExpressionError(expression, detail, {
+    message: `invalid recurring schedule expression '${expression}': ${detail}; ${RECURRING_FORMS}`,
+    cause,
+  });
 }
