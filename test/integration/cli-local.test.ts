@@ -4,10 +4,16 @@
  * local.env file, the single-instance lock, and clean shutdown (SIGTERM, SIGKILL).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
+import { fromLocalEnv, resolveSettings } from '../../src/aws/settings.js';
+import { createClient } from '../../src/client/index.js';
+import { newSignature } from '../../src/core/signature.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
@@ -143,6 +149,33 @@ function readEnvFile(cwd: string): Record<string, string> {
         return [line.slice(0, i), line.slice(i + 1)];
       }),
   );
+}
+
+/** How many task_states items of the local up in `cwd` carry this task name (a consistent scan). */
+async function itemsNamed(cwd: string, taskName: string): Promise<number> {
+  const source = fromLocalEnv(join(cwd, '.machinery/local.env'));
+  const { settings, aws } = resolveSettings(source, { required: ['taskStatesTable'] });
+  const dynamodb = createDynamoDbDocumentClient(aws);
+  try {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamodb.send(
+        new ScanCommand({
+          TableName: settings.taskStatesTable,
+          ConsistentRead: true,
+          FilterExpression: 'TaskName = :name',
+          ExpressionAttributeValues: { ':name': taskName },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return count;
+  } finally {
+    dynamodb.destroy();
+  }
 }
 
 function dynamoDbPort(env: Record<string, string>): string {
@@ -402,6 +435,76 @@ describe('Command: machinery (against a running local up)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/could not be reached/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 2 for a garbage MACHINERY_TASK_QUEUE_URL in the environment, before any write', async () => {
+    // Prepare
+    const name = `config_probe_${randomUUID().slice(0, 8)}`;
+    const env = { ...readEnvFile(dir), MACHINERY_TASK_QUEUE_URL: 'garbage' };
+
+    // Act
+    const refused = await machinery(['send', name], dir, env);
+    const control = await machinery(['send', name], dir);
+
+    // Assess
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /^machinery: MACHINERY_TASK_QUEUE_URL in the environment .*is not an SQS queue URL .*got "garbage"/,
+    );
+    expect(control.code).toBe(0);
+    expect(await itemsNamed(dir, name)).toBe(1); // the control's PENDING record only
+  });
+
+  it('names the Scheduler variables to set for an ETA over 15 minutes away, before any write', async () => {
+    // Prepare
+    const name = `config_probe_${randomUUID().slice(0, 8)}`;
+    const env: Record<string, string | undefined> = {
+      ...readEnvFile(dir),
+      MACHINERY_SCHEDULE_GROUP: undefined,
+      MACHINERY_SCHEDULER_ROLE_ARN: undefined,
+    };
+
+    // Act
+    const r = await machinery(['send', name, '--eta', '+1h'], dir, env);
+
+    // Assess
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^machinery: MACHINERY_SCHEDULE_GROUP and MACHINERY_SCHEDULER_ROLE_ARN are not set in the environment .*which needs EventBridge Scheduler/,
+    );
+    expect(await itemsNamed(dir, name)).toBe(0);
+  });
+
+  it("exits 2 for status '' (a usage error, not a DynamoDB error)", async () => {
+    // Act
+    const empty = await machinery(['status', ''], dir);
+    const blank = await machinery(['status', '  '], dir);
+
+    // Assess
+    for (const r of [empty, blank]) {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^machinery: status: the task UUID is empty/);
+    }
+  });
+
+  it('lets the SDK reach the running stack through fromLocalEnv(), whatever process.env says', async () => {
+    // Prepare
+    const client = createClient({ source: fromLocalEnv(join(dir, '.machinery/local.env')) });
+
+    // Act
+    const result = await client.sendTask(
+      newSignature('add', [
+        { Name: '', Type: 'int64', Value: 20 },
+        { Name: '', Type: 'int64', Value: 22 },
+      ]),
+    );
+    const results = await result.get({ timeoutMs: 30_000 });
+    client.close();
+
+    // Assess
+    expect(results).toEqual([42]);
   });
 
   it('refuses a second local up in the same directory and leaves the first intact', async () => {
