@@ -4,8 +4,8 @@
  * memory by {@link MemoryFailureLedger}) and the backstop policy on top of it
  * ({@link judgeUnclassifiedFault}).
  *
- * Three kinds of entry, each in its own key space of the `task_states` table (task UUIDs never
- * contain `#`):
+ * Three kinds of entry, each in its own key space of the `task_states` table (prefixes the UUIDs
+ * machinery generates, `task_<uuid>`, never start with):
  *
  * | key | what | lifetime |
  * | --- | --- | --- |
