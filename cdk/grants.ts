@@ -9,7 +9,11 @@
  */
 import { type aws_dynamodb as dynamodb, aws_iam as iam, type aws_sqs as sqs } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { acknowledgeListSchedules, acknowledgeScheduleWildcard } from './nag.js';
+import {
+  acknowledgeKeyActionWildcards,
+  acknowledgeListSchedules,
+  acknowledgeScheduleWildcard,
+} from './nag.js';
 import type { ProducerGrantOptions } from './props.js';
 import type { MachineryQueues } from './queues.js';
 
@@ -168,12 +172,11 @@ function grantTable(grantee: iam.IGrantable, table: dynamodb.ITable, actions: st
     resourceArns: [table.tableArn],
   });
   if (table.encryptionKey === undefined) return grant;
-  const writes = actions.some((a) => !READ_ACTIONS.has(a));
-  return grant.combine(
-    writes
-      ? table.encryptionKey.grantEncryptDecrypt(grantee)
-      : table.encryptionKey.grantDecrypt(grantee),
-  );
+  if (actions.every((a) => READ_ACTIONS.has(a))) {
+    return grant.combine(table.encryptionKey.grantDecrypt(grantee));
+  }
+  acknowledgeKeyActionWildcards(grantee);
+  return grant.combine(table.encryptionKey.grantEncryptDecrypt(grantee));
 }
 
 /** `actions` on the group's schedules + passing the Scheduler role to Scheduler. */

@@ -95,3 +95,23 @@ export function acknowledgeListSchedules(grantee: iam.IGrantable): void {
       'scheduler:ListSchedules supports no resource-level permissions; listing periodic tasks needs it (the only action granted on *).',
   });
 }
+
+/**
+ * Acknowledges the `AwsSolutions-IAM5` findings of `kms:ReEncrypt*` and `kms:GenerateDataKey*`
+ * on the grantee: the actions `IKey.grantEncryptDecrypt` gives for a table with a customer managed
+ * key, on that one key.
+ *
+ * @example
+ * ```ts
+ * table.encryptionKey?.grantEncryptDecrypt(role);
+ * acknowledgeKeyActionWildcards(role);
+ * ```
+ */
+export function acknowledgeKeyActionWildcards(grantee: iam.IGrantable): void {
+  for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+    acknowledgeOn(grantee, {
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `${action} is what DynamoDB needs to write a table encrypted with a customer managed key, granted on that key only.`,
+    });
+  }
+}

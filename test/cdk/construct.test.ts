@@ -11,6 +11,7 @@ import {
   Duration,
   aws_dynamodb as dynamodb,
   aws_iam as iam,
+  aws_kms as kms,
   RemovalPolicy,
   Stack,
   aws_sns as sns,
@@ -372,6 +373,50 @@ describe('Class: Machinery', () => {
       // Assess
       expect(report.violations).toEqual([]);
     });
+  });
+});
+
+describe('Class: Machinery with a customer managed table key', () => {
+  it('grants the worker and a producer encrypt and decrypt on the key, an operator only decrypt, cdk-nag clean', () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Cmk');
+    const key = new kms.Key(stack, 'StatesKey', { enableKeyRotation: true });
+    const states = new dynamodb.Table(stack, 'ExistingStates', {
+      partitionKey: { name: 'TaskUUID', type: dynamodb.AttributeType.STRING },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
+    const machinery = new Machinery(stack, 'Machinery', { existingTaskStatesTable: states });
+    const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    const producer = new iam.Role(stack, 'Producer', { assumedBy: new iam.AccountRootPrincipal() });
+
+    // Act
+    machinery.grantOperator(operator);
+    machinery.grantProducer(producer);
+    // Synthesizes with the cdk-nag plugin: throws on any unacknowledged finding.
+    const json = Template.fromStack(stack).toJSON() as TemplateJson;
+
+    // Assess
+    const kmsActionsOf = (role: iam.Role) => {
+      const id = stack.getLogicalId(role.node.defaultChild as CfnElement);
+      const policy = Object.values(json.Resources).find(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' &&
+          JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: id }]),
+      );
+      const statements = (
+        policy?.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }
+      ).Statement;
+      return statements
+        .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+        .filter((a) => a.startsWith('kms:'))
+        .sort();
+    };
+    const readWrite = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+    expect(kmsActionsOf(machinery.workerRole)).toEqual(readWrite.sort());
+    expect(kmsActionsOf(producer)).toEqual(readWrite.sort());
+    expect(kmsActionsOf(operator)).toEqual(['kms:Decrypt']);
   });
 });
 
