@@ -258,6 +258,9 @@ interface Transition {
 
 type TransitionResult = { ok: true; item: Item | undefined } | { ok: false; old: Item | undefined };
 
+/** The `now` and `expiresAt` of a write (epoch ms). */
+type WriteTimes = Parameters<ResultBackend['markSuccess']>[3];
+
 /** The `ResultBackend.markFailure` options. */
 type MarkFailureOptions = Parameters<ResultBackend['markFailure']>[2];
 
@@ -340,32 +343,43 @@ export class DynamoDbResultBackend implements ResultBackend {
       // Deleted, or expired and replaced concurrently: try again.
       if (old === undefined || !holds(taskIsLive(now), old)) continue;
       const oldAttempt = num(old[A.attempt]);
-      const ttl = Math.max(num(old[A.ttl]), ttlSeconds(expiresAt));
 
-      if (holds(deadLettered, old)) {
-        // The redrive: an explicit fresh attempt, claimed once (the condition pins the attempt).
-        const r = await this.#update(signature.UUID, {
-          condition: transitionConditions.redrive(oldAttempt),
+      /** A new attempt over the old item: `condition` pins the attempt read. */
+      const reclaim = (
+        condition: Condition,
+        set: string[],
+        values: Record<string, unknown>,
+        remove: string[] = [],
+      ) =>
+        this.#update(signature.UUID, {
+          condition,
           set: [
             `#${A.state} = :STARTED`,
             `#${A.attempt} = :newAttempt`,
             `#${A.lease} = :lease`,
             `#${A.updatedAt} = :now`,
-            `#${A.crashes} = :zero`,
-            `#${A.deadLettered} = :false`,
             `#${A.ttl} = :ttl`,
+            ...set,
           ],
-          remove: [`#${A.deadLetterReason}`],
           values: {
-            ':false': false,
-            ':zero': 0,
             ':newAttempt': oldAttempt + 1,
             ':lease': leaseUntil,
             ':now': now,
-            ':ttl': ttl,
+            ':ttl': Math.max(num(old[A.ttl]), ttlSeconds(expiresAt)),
+            ...values,
           },
+          remove,
           returnNew: true,
         });
+
+      if (holds(deadLettered, old)) {
+        // The redrive: an explicit fresh attempt, claimed once.
+        const r = await reclaim(
+          transitionConditions.redrive(oldAttempt),
+          [`#${A.crashes} = :zero`, `#${A.deadLettered} = :false`],
+          { ':zero': 0, ':false': false },
+          [`#${A.deadLetterReason}`],
+        );
         if (r.ok) return claimedFrom(r.item, true);
         continue;
       }
@@ -377,24 +391,11 @@ export class DynamoDbResultBackend implements ResultBackend {
         if (crashes >= maxCrashes) {
           return { kind: 'crash-loop', record: { ...itemToRecord(old), crashes } };
         }
-        const r = await this.#update(signature.UUID, {
-          condition: transitionConditions.reclaimCrashed(oldAttempt),
-          set: [
-            `#${A.attempt} = :newAttempt`,
-            `#${A.crashes} = :crashes`,
-            `#${A.lease} = :lease`,
-            `#${A.updatedAt} = :now`,
-            `#${A.ttl} = :ttl`,
-          ],
-          values: {
-            ':newAttempt': oldAttempt + 1,
-            ':crashes': crashes,
-            ':lease': leaseUntil,
-            ':now': now,
-            ':ttl': ttl,
-          },
-          returnNew: true,
-        });
+        const r = await reclaim(
+          transitionConditions.reclaimCrashed(oldAttempt),
+          [`#${A.crashes} = :crashes`],
+          { ':crashes': crashes },
+        );
         if (r.ok) return claimedFrom(r.item, false);
       }
       // Waiting and live, yet the write failed: the state moved between our write and now.
@@ -408,39 +409,28 @@ export class DynamoDbResultBackend implements ResultBackend {
     uuid: string,
     attempt: number,
     results: TypedValue[],
-    options: { now: number; expiresAt: number },
+    options: WriteTimes,
   ): Promise<boolean> {
-    const r = await this.#transition({
-      uuid,
-      ...options,
-      condition: transitionConditions.finish(attempt, options.now),
-      set: [`#${A.state} = :SUCCESS`, `#${A.results} = :results`, `#${A.updatedAt} = :now`],
-      remove: [`#${A.lease}`],
+    return this.#finish(uuid, attempt, options, {
+      set: [`#${A.state} = :SUCCESS`, `#${A.results} = :results`],
       values: { ':results': toItemResults(results) },
     });
-    return r.ok;
   }
 
   async markRetry(
     uuid: string,
     attempt: number,
     error: string,
-    options: { now: number; expiresAt: number },
+    options: WriteTimes,
   ): Promise<boolean> {
-    const r = await this.#transition({
-      uuid,
-      ...options,
-      condition: transitionConditions.finish(attempt, options.now),
+    return this.#finish(uuid, attempt, options, {
       set: [
         `#${A.state} = :RETRY`,
         `#${A.retries} = if_not_exists(#${A.retries}, :zero) + :one`,
         `#${A.error} = :error`,
-        `#${A.updatedAt} = :now`,
       ],
-      remove: [`#${A.lease}`],
       values: { ':error': error, ':zero': 0, ':one': 1 },
     });
-    return r.ok;
   }
 
   async markFailure(
@@ -453,31 +443,17 @@ export class DynamoDbResultBackend implements ResultBackend {
     const set = [
       `#${A.state} = :FAILURE`,
       `#${A.error} = :error`,
-      `#${A.updatedAt} = :now`,
       `#${A.deadLettered} = :dl`,
       ...(deadLetter ? [`#${A.deadLetterReason} = :reason`] : []),
     ];
-    const remove = [
-      `#${A.lease}`,
-      `#${A.results}`,
-      ...(deadLetter ? [] : [`#${A.deadLetterReason}`]),
-    ];
+    const remove = [`#${A.results}`, ...(deadLetter ? [] : [`#${A.deadLetterReason}`])];
     const values: Record<string, unknown> = {
       ':error': error,
       ':dl': deadLetter,
       ...(deadLetter ? { ':reason': deadLetterReason } : {}),
     };
     if (attempt !== undefined) {
-      const r = await this.#transition({
-        uuid: signature.UUID,
-        now,
-        expiresAt,
-        condition: transitionConditions.finish(attempt, now),
-        set,
-        remove,
-        values,
-      });
-      return r.ok;
+      return this.#finish(signature.UUID, attempt, options, { set, remove, values });
     }
     // No claim: an absent (or expired) item is created.
     const r = await this.#transition({
@@ -487,10 +463,11 @@ export class DynamoDbResultBackend implements ResultBackend {
       condition: transitionConditions.failUnclaimed(now),
       set: [
         ...set,
+        `#${A.updatedAt} = :now`,
         ...initialFields(':name'),
         `#${A.attempt} = if_not_exists(#${A.attempt}, :zero)`,
       ],
-      remove,
+      remove: [`#${A.lease}`, ...remove],
       values: { ...values, ':name': signature.Name, ':zero': 0 },
       fresh: () =>
         this.#freshItem(signature, now, expiresAt, {
@@ -503,10 +480,7 @@ export class DynamoDbResultBackend implements ResultBackend {
     return r.ok;
   }
 
-  async revoke(
-    uuid: string,
-    options: { now: number; expiresAt: number },
-  ): Promise<'revoked' | TaskState> {
+  async revoke(uuid: string, options: WriteTimes): Promise<'revoked' | TaskState> {
     const { now, expiresAt } = options;
     for (let round = 0; round < 4; round++) {
       const r = await this.#revokeOnce(uuid, now, expiresAt);
@@ -558,6 +532,28 @@ export class DynamoDbResultBackend implements ResultBackend {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * Ends the attempt `attempt` (STARTED → a later state, clearing the lease) when it still owns the
+   * task; `false` when it lost its claim. `update` holds the transition's own actions.
+   */
+  async #finish(
+    uuid: string,
+    attempt: number,
+    times: WriteTimes,
+    update: { set: string[]; remove?: string[]; values: Record<string, unknown> },
+  ): Promise<boolean> {
+    const r = await this.#transition({
+      uuid,
+      now: times.now,
+      expiresAt: times.expiresAt,
+      condition: transitionConditions.finish(attempt, times.now),
+      set: [...update.set, `#${A.updatedAt} = :now`],
+      remove: [`#${A.lease}`, ...(update.remove ?? [])],
+      values: update.values,
+    });
+    return r.ok;
+  }
 
   #freshItem(
     signature: Pick<Signature, 'UUID' | 'Name'>,
