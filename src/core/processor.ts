@@ -64,6 +64,7 @@
  * @module
  */
 import { Attempt, type AttemptSettings, PortFailure } from './attempt.js';
+import { truncateText } from './bounds.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DispatchDeps, dispatch } from './dispatch.js';
 import { ArgTypeError, classifyFault, SignatureDecodeError } from './errors.js';
@@ -309,15 +310,16 @@ export function createProcessor(options: ProcessorOptions): Processor {
       messageId: delivery.messageId,
       ...(e.uuid === undefined ? {} : { uuid: e.uuid }),
     });
+    const detail = truncateText(e.message, settings.maxErrorTextLength);
     log.error('dead-lettering an undecodable message', {
       reason: e.reason,
       field: e.field,
-      detail: e.message,
+      detail,
     });
     if (e.uuid !== undefined) {
       const now = clock.now();
       try {
-        await backend.markFailure({ UUID: e.uuid, Name: e.taskName ?? '' }, e.message, {
+        await backend.markFailure({ UUID: e.uuid, Name: e.taskName ?? '' }, detail, {
           now,
           expiresAt: taskExpiresAt({ now, eta: null, resultsExpireInSeconds }),
           deadLetterReason: e.reason,
@@ -336,7 +338,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       kind: 'dead-letter',
       ...(e.uuid === undefined ? {} : { uuid: e.uuid }),
       reason: e.reason,
-      detail: e.message,
+      detail,
     };
   }
 
