@@ -126,6 +126,14 @@ describe('Function: parseAt', () => {
     expect(parseAt('rate(1 minute)')).toBeUndefined();
     expect(parseAt('at(2030-01-01T10:00:00)', 'Europe/Paris')).toBeUndefined();
   });
+
+  it('reads nothing from a date that does not exist', () => {
+    // Act
+    const ms = parseAt('at(2030-02-30T10:00:00)');
+
+    // Assess
+    expect(ms).toBeUndefined();
+  });
 });
 
 describe('Function: validateRecurringExpression', () => {
@@ -158,6 +166,38 @@ describe('Function: validateRecurringExpression', () => {
     // Assess
     expect(act).toThrow(InvalidScheduleExpressionError);
   });
+
+  it.each([
+    [
+      'both day fields restricted',
+      'cron(0 3 * * * *)',
+      'exactly one of day-of-month and day-of-week must be ?',
+    ],
+    ['an hour out of range', 'cron(0 24 * * ? *)', "'24' is not in 0-23"],
+    ['an unknown day name', 'cron(0 3 ? * FUN *)', "'FUN' is not in 1-7"],
+  ])(
+    'refuses a cron() with %s, naming what is wrong and the forms to use',
+    (_what, expression, detail) => {
+      // Act
+      const error = (() => {
+        try {
+          validateRecurringExpression(expression);
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      })();
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidScheduleExpressionError);
+      const invalid = error as InvalidScheduleExpressionError;
+      expect(invalid.code).toBe('INVALID_SCHEDULE_EXPRESSION');
+      expect(invalid.expression).toBe(expression);
+      expect(invalid.detail).toBe(detail);
+      expect(invalid.message).toContain(`'${expression}': ${detail}`);
+      expect(invalid.message).toContain('rate(<n> minute|minutes|hour|hours|day|days)');
+    },
+  );
 });
 
 describe('Function: periodicFiringUUID', () => {
