@@ -41,6 +41,29 @@ function newApp(): App {
   return app;
 }
 
+/** Statements of the default policy of `role` in the template `json` of `stack`. */
+function policyStatementsOf(
+  stack: Stack,
+  json: TemplateJson,
+  role: iam.Role,
+): Record<string, unknown>[] {
+  const id = stack.getLogicalId(role.node.defaultChild as CfnElement);
+  const policy = Object.values(json.Resources).find(
+    (r) =>
+      r.Type === 'AWS::IAM::Policy' &&
+      JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: id }]),
+  );
+  if (policy === undefined) throw new Error(`no policy for role ${id}`);
+  return (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+}
+
+/** Every action of the default policy of `role`. */
+function policyActionsOf(stack: Stack, json: TemplateJson, role: iam.Role): string[] {
+  return policyStatementsOf(stack, json, role).flatMap((s) =>
+    Array.isArray(s.Action) ? (s.Action as string[]) : [s.Action as string],
+  );
+}
+
 const specInput = {
   queues: QUEUES,
   defaults: DEFAULTS,
@@ -180,19 +203,8 @@ describe('Class: Machinery', () => {
     let operator: iam.Role;
     const names = resourceNames('dev-');
 
-    const statementsOf = (role: iam.Role) => {
-      const id = stack.getLogicalId(role.node.defaultChild as CfnElement);
-      const policy = Object.values(json.Resources).find(
-        (r) =>
-          r.Type === 'AWS::IAM::Policy' &&
-          JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: id }]),
-      );
-      if (policy === undefined) throw new Error(`no policy for role ${id}`);
-      return (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
-        .Statement;
-    };
-    const actionsOf = (role: iam.Role) =>
-      statementsOf(role).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    const statementsOf = (role: iam.Role) => policyStatementsOf(stack, json, role);
+    const actionsOf = (role: iam.Role) => policyActionsOf(stack, json, role);
 
     beforeAll(() => {
       const app = newApp();
@@ -398,21 +410,10 @@ describe('Class: Machinery with a customer managed table key', () => {
     const json = Template.fromStack(stack).toJSON() as TemplateJson;
 
     // Assess
-    const kmsActionsOf = (role: iam.Role) => {
-      const id = stack.getLogicalId(role.node.defaultChild as CfnElement);
-      const policy = Object.values(json.Resources).find(
-        (r) =>
-          r.Type === 'AWS::IAM::Policy' &&
-          JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: id }]),
-      );
-      const statements = (
-        policy?.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }
-      ).Statement;
-      return statements
-        .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+    const kmsActionsOf = (role: iam.Role) =>
+      policyActionsOf(stack, json, role)
         .filter((a) => a.startsWith('kms:'))
         .sort();
-    };
     const readWrite = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
     expect(kmsActionsOf(machinery.workerRole)).toEqual(readWrite.sort());
     expect(kmsActionsOf(producer)).toEqual(readWrite.sort());
