@@ -17,6 +17,26 @@ const GROUP = 'customer-42';
 /** The group of the oversized poison messages. */
 const BIG_GROUP = 'customer-43';
 
+/** A signature body for `group` with a fresh UUID, and that UUID. */
+function signatureBody(
+  group: string,
+  name: string,
+  args: unknown[],
+  extra: Record<string, unknown> = {},
+): { uuid: string; body: string } {
+  const uuid = newTaskUUID();
+  return {
+    uuid,
+    body: JSON.stringify({
+      UUID: uuid,
+      Name: name,
+      Args: args,
+      BrokerMessageGroupId: group,
+      ...extra,
+    }),
+  };
+}
+
 describe('Function: createWorker (poison input)', () => {
   let stack: TestStack;
   let runner: EventSourceRunner;
@@ -95,19 +115,8 @@ describe('Function: createWorker (poison input)', () => {
 
   it('dead-letters each poison class with its reason while healthy tasks of the same group complete in order', async () => {
     // Prepare: one message group, healthy tasks between poison ones
-    const body = (name: string, args: unknown[], extra: Record<string, unknown> = {}) => {
-      const uuid = newTaskUUID();
-      return {
-        uuid,
-        body: JSON.stringify({
-          UUID: uuid,
-          Name: name,
-          Args: args,
-          BrokerMessageGroupId: GROUP,
-          ...extra,
-        }),
-      };
-    };
+    const body = (name: string, args: unknown[], extra: Record<string, unknown> = {}) =>
+      signatureBody(GROUP, name, args, extra);
     const str = (v: string) => ({ Name: '', Type: 'string', Value: v });
     const h1 = body('record', [str('h1')]);
     const invalidSig = body('record', [{ Name: '', Type: 'int64', Value: 'not a number' }]);
@@ -211,21 +220,10 @@ describe('Function: createWorker (poison input)', () => {
     // Prepare: a 1 MiB unregistered task, a 1 MiB non-JSON body and a 250 KB task name, between
     // healthy tasks of one message group
     const limit = DEFAULTS.maxMessageBytes;
-    const signatureBody = (name: string, args: unknown[]) => {
-      const uuid = newTaskUUID();
-      return {
-        uuid,
-        body: JSON.stringify({
-          UUID: uuid,
-          Name: name,
-          Args: args,
-          BrokerMessageGroupId: BIG_GROUP,
-        }),
-      };
-    };
+    const body = (name: string, args: unknown[]) => signatureBody(BIG_GROUP, name, args);
     const str = (v: string) => ({ Name: '', Type: 'string', Value: v });
     const padded = (name: string) => {
-      const shell = signatureBody(name, [str('')]);
+      const shell = body(name, [str('')]);
       const pad = limit - Buffer.byteLength(shell.body) - 16;
       return {
         uuid: shell.uuid,
@@ -234,11 +232,11 @@ describe('Function: createWorker (poison input)', () => {
     };
     const healthy = ['b1', 'b2', 'b3', 'b4'].map((label) => ({
       label,
-      ...signatureBody('record', [str(label)]),
+      ...body('record', [str(label)]),
     }));
     const bigUnregistered = padded('no_such_task');
     const bigNotJson = { uuid: undefined, body: `not json {${'x'.repeat(limit - 100)}` };
-    const longName = signatureBody('n'.repeat(250_000), []);
+    const longName = body('n'.repeat(250_000), []);
     const messages = [
       healthy[0],
       bigUnregistered,
