@@ -1,5 +1,6 @@
 /**
- * The DynamoDB implementation of the core `ResultBackend` port (DESIGN §3–§4).
+ * The DynamoDB implementation of the core `ResultBackend` port (stored state and rules:
+ * `docs/design.md`).
  *
  * ## Item layout (`task_states`, key `TaskUUID`)
  *
@@ -615,11 +616,7 @@ export class DynamoDbResultBackend implements ResultBackend {
         new PutCommand({
           TableName: this.#table,
           Item: item,
-          ConditionExpression: condition.expression,
-          ExpressionAttributeNames: condition.names,
-          ...(Object.keys(condition.values).length > 0
-            ? { ExpressionAttributeValues: condition.values }
-            : {}),
+          ...conditionInput(condition),
         }),
       );
       return true;
@@ -673,6 +670,30 @@ export class DynamoDbResultBackend implements ResultBackend {
   #translate(e: unknown): Error {
     return translateAwsError(e, { service: 'DynamoDB', resource: this.#table });
   }
+}
+
+/**
+ * The condition parameters of a DynamoDB request (`PutItem`, a transaction's `ConditionCheck`…)
+ * for a condition of `src/core/transitions.ts`; `ExpressionAttributeValues` is left out when the
+ * expression uses none (DynamoDB refuses an empty map).
+ *
+ * @example
+ * ```ts
+ * await ddb.send(new PutCommand({ TableName, Item, ...conditionInput(transitionConditions.putPending(now)) }));
+ * ```
+ */
+export function conditionInput(condition: Condition): {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
+  return {
+    ConditionExpression: condition.expression,
+    ExpressionAttributeNames: { ...condition.names },
+    ...(Object.keys(condition.values).length > 0
+      ? { ExpressionAttributeValues: { ...condition.values } }
+      : {}),
+  };
 }
 
 /** By name, not `instanceof`: robust to two copies of the SDK in one bundle. */

@@ -2,7 +2,7 @@ import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/cli
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
-import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
+import { conditionInput, DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
 import { newSignature, newTaskUUID } from '../../src/core/signature.js';
 import { TASK_ATTRIBUTES } from '../../src/core/transitions.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, uniquePrefix } from '../../src/local/provision.js';
@@ -310,11 +310,7 @@ describe('Transition conditions on DynamoDB Local', () => {
               ConditionCheck: {
                 TableName: await table,
                 Key: { [TASK_ATTRIBUTES.uuid]: key },
-                ConditionExpression: condition.expression,
-                ExpressionAttributeNames: condition.names,
-                ...(Object.keys(condition.values).length > 0
-                  ? { ExpressionAttributeValues: condition.values }
-                  : {}),
+                ...conditionInput(condition),
               },
             },
           ],

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fromItemResults, itemToRecord, toItemResults } from '../../../src/aws/dynamodb-backend.js';
+import {
+  conditionInput,
+  fromItemResults,
+  itemToRecord,
+  toItemResults,
+} from '../../../src/aws/dynamodb-backend.js';
 import { decodeTypedValues } from '../../../src/core/args.js';
+import { taskIsAbsent, transitionConditions } from '../../../src/core/transitions.js';
 
 describe('Function: toItemResults', () => {
   it('keeps values as their JSON types and 64-bit integers beyond 2^53 as decimal strings', () => {
@@ -73,6 +79,25 @@ describe('Function: itemToRecord', () => {
       deadLetterReason: null,
       expiresAt: 1_800_000_000_000,
       body: null,
+    });
+  });
+});
+
+describe('Function: conditionInput', () => {
+  it('gives the expression with its names and values, leaving out an empty values map', () => {
+    // Act
+    const withValues = conditionInput(transitionConditions.putPending(1_000));
+    const withoutValues = conditionInput(taskIsAbsent);
+
+    // Assess
+    expect(withValues).toEqual({
+      ConditionExpression: '(attribute_not_exists(#TaskUUID) OR #TTL <= :nowSec)',
+      ExpressionAttributeNames: { '#TaskUUID': 'TaskUUID', '#TTL': 'TTL' },
+      ExpressionAttributeValues: { ':nowSec': 1 },
+    });
+    expect(withoutValues).toEqual({
+      ConditionExpression: 'attribute_not_exists(#TaskUUID)',
+      ExpressionAttributeNames: { '#TaskUUID': 'TaskUUID' },
     });
   });
 });
