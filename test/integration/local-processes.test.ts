@@ -1,5 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDynamoDbLocal } from '../../src/local/dynamodb.js';
@@ -30,18 +40,43 @@ async function waitGone(pid: number, timeoutMs: number): Promise<'alive' | 'gone
   return state(pid);
 }
 
-/** Live DynamoDB Local JVMs whose parent is this process. */
-function ourDynamoDbChildren(): number[] {
-  const found: number[] = [];
+/** Every live process: pid → parent pid and command line (from /proc). */
+function processTable(): Map<number, { ppid: number; cmdline: string }> {
+  const table = new Map<number, { ppid: number; cmdline: string }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmdline.includes('DynamoDBLocal')) found.push(Number(entry));
+      table.set(Number(entry), { ppid, cmdline });
     } catch {
       // vanished meanwhile
+    }
+  }
+  return table;
+}
+
+/** Live DynamoDB Local JVMs whose parent is this process. */
+function ourDynamoDbChildren(): number[] {
+  return [...processTable()]
+    .filter(([, p]) => p.ppid === process.pid && p.cmdline.includes('DynamoDBLocal'))
+    .map(([pid]) => pid);
+}
+
+/** The pids of every descendant of `root`, with their command lines. */
+function descendants(root: number): Map<number, string> {
+  const table = processTable();
+  const found = new Map<number, string>();
+  const parents = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of table) {
+      if (parents.has(p.ppid) && !parents.has(pid)) {
+        parents.add(pid);
+        found.set(pid, p.cmdline);
+        grew = true;
+      }
     }
   }
   return found;
@@ -120,4 +155,83 @@ describe('Function: startDynamoDbLocal (process lifetime)', () => {
     expect(await waitGone(ddb.watchdogPid as number, 5_000)).toBe('gone');
     expect(ourDynamoDbChildren()).toEqual([]);
   });
+});
+
+describe('Command: machinery local up (launcher lifetime)', () => {
+  const READY = 'machinery local stack ready: .machinery/local.env';
+
+  it('stops everything and removes its files when npm, its launcher, is killed by SIGKILL', async () => {
+    // Prepare: a scratch package whose `machinery` script is the repository's (`tsx src/cli/main.ts`
+    // with an absolute path), run by npm from a non-interactive bash script that outlives npm.
+    const dir = mkdtempSync(join(tmpdir(), 'machinery-launcher-'));
+    const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const script = (rootPackage.scripts.machinery ?? '').replace(
+      'src/cli/main.ts',
+      join(ROOT, 'src/cli/main.ts'),
+    );
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'launcher-test', private: true, scripts: { machinery: script } }),
+    );
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(MACHINERY|AWS)_/.test(k)),
+    );
+    const shell = spawn(
+      'bash',
+      ['-c', 'npm run machinery -- local up & echo "npm $!"; wait; sleep 600'],
+      { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    shell.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    shell.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    try {
+      const deadline = Date.now() + 150_000;
+      while (!stdout.includes(READY)) {
+        if (Date.now() > deadline) throw new Error(`local up not ready:\n${stdout}\n${stderr}`);
+        await sleep(200);
+      }
+      const npmPid = Number(/^npm (\d+)$/m.exec(stdout)?.[1]);
+      const started = descendants(npmPid);
+      const localUpPid = Number(readFileSync(join(dir, '.machinery/local.pid'), 'utf8'));
+      const jvms = [...started]
+        .filter(([, cmd]) => cmd.includes('DynamoDBLocal.jar'))
+        .map(([p]) => p);
+      expect(started.has(localUpPid)).toBe(true);
+      expect(jvms).toHaveLength(1);
+      expect(existsSync(join(dir, '.machinery/local.env'))).toBe(true);
+
+      // Act
+      process.kill(npmPid, 'SIGKILL');
+
+      // Assess
+      for (const pid of [npmPid, ...started.keys()]) {
+        expect({ pid, cmd: started.get(pid), state: await waitGone(pid, 30_000) }).toEqual({
+          pid,
+          cmd: started.get(pid),
+          state: 'gone',
+        });
+      }
+      expect(stderr).toContain('the process that started it exited: stopping the local stack');
+      expect(stderr).toContain('machinery: local stack stopped');
+      expect(existsSync(join(dir, '.machinery/local.env'))).toBe(false);
+      expect(existsSync(join(dir, '.machinery/local.pid'))).toBe(false);
+      expect(state(shell.pid as number)).toBe('alive');
+    } finally {
+      // the script's process group: the script's sleep, and whatever is left when the test failed
+      try {
+        process.kill(-(shell.pid as number), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

@@ -8,9 +8,9 @@
  * 3. Writes `.machinery/local.env` and prints exactly one stdout line,
  *    `machinery local stack ready: .machinery/local.env`. Everything else (progress, the worker's
  *    logs, what tasks print) goes to stderr.
- * 4. Runs until SIGINT, SIGTERM or SIGHUP — or until the process that started it exits (e.g. the
- *    tsx launcher was killed) — then stops everything, removes `local.env` and the lock, and
- *    exits 0. A second signal while stopping exits at once (1); DynamoDB Local's watchdog still
+ * 4. Runs until SIGINT, SIGTERM or SIGHUP — or until a process of its launcher chain exits (npm,
+ *    its script shell or the tsx CLI was killed; see `../launcher.ts`) — then stops everything,
+ *    removes `local.env` and the lock, and exits 0. A second signal while stopping exits at once (1); DynamoDB Local's watchdog still
  *    stops the JVM. After a SIGKILL of this process, the watchdog stops the JVM within a second and
  *    the next `local up` replaces the stale files.
  *
@@ -18,6 +18,7 @@
  */
 import { formatEnvFile, LOCAL_ENV_FILE } from '../config.js';
 import { describeError, EXIT } from '../errors.js';
+import { watchLauncher } from '../launcher.js';
 import { type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
 import { acquireLocalLock } from '../local-state.js';
 import type { CliIO, LocalUpOptions } from '../main.js';
@@ -27,12 +28,9 @@ import { exampleLocalTasks, loadTasksModule, sendHint } from '../task-loader.js'
 /** The one line `local up` prints on stdout once the stack is ready (a contract). */
 export const READY_LINE = `machinery local stack ready: ${LOCAL_ENV_FILE}`;
 
-/** How often the parent process is checked, ms. */
-const PARENT_POLL_MS = 500;
-
 /**
  * Resolves with a reason once the process is asked to stop: SIGINT, SIGTERM, SIGHUP, or its
- * parent exiting (it was re-parented). `onRepeat` runs on a second signal.
+ * launcher chain breaking. `onRepeat` runs on a second signal.
  */
 function stopRequests(onRepeat: (signal: string) => void): {
   requested: () => string | undefined;
@@ -57,20 +55,13 @@ function stopRequests(onRepeat: (signal: string) => void): {
     process.on(signal, handler);
     return [signal, handler] as const;
   });
-  const parent = process.ppid;
-  const watch =
-    parent > 1
-      ? setInterval(() => {
-          if (process.ppid !== parent) request('the process that started it exited');
-        }, PARENT_POLL_MS)
-      : undefined;
-  watch?.unref();
+  const watch = watchLauncher(() => request('the process that started it exited'));
   return {
     requested: () => reason,
     wait,
     dispose() {
       for (const [signal, handler] of handlers) process.off(signal, handler);
-      if (watch) clearInterval(watch);
+      watch.dispose();
     },
   };
 }
