@@ -347,7 +347,11 @@ export class EventBridgeScheduler implements Scheduler {
 
   /** Deletes `once-<uuid>`; `false` when there was none (never scheduled, fired, or deleted). */
   async cancelOnce(uuid: string): Promise<boolean> {
-    const name = oneTimeScheduleName(uuid);
+    return this.#delete(oneTimeScheduleName(uuid));
+  }
+
+  /** Deletes schedule `name` of the group; `false` when there was none. */
+  async #delete(name: string): Promise<boolean> {
     try {
       await this.#client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.#group }));
       return true;
@@ -477,15 +481,6 @@ export class EventBridgeScheduler implements Scheduler {
 
   /** Deletes `periodic-<name>`; `false` when there was none. */
   async deletePeriodic(name: string): Promise<boolean> {
-    const scheduleName = periodicScheduleName(name);
-    try {
-      await this.#client.send(
-        new DeleteScheduleCommand({ Name: scheduleName, GroupName: this.#group }),
-      );
-      return true;
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw this.#fail(e, scheduleName);
-    }
+    return this.#delete(periodicScheduleName(name));
   }
 }
