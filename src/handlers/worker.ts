@@ -64,7 +64,7 @@ import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
 import { ConfigError } from '../aws/errors.js';
 import { DynamoDbFailureLedger } from '../aws/ledger.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
-import { type Clock, systemClock } from '../core/clock.js';
+import { type Clock, setLongTimeout, systemClock } from '../core/clock.js';
 import { resend } from '../core/dispatch.js';
 import { classifyFault, MachineryError } from '../core/errors.js';
 import { type FailureLedger, judgeUnclassifiedFault } from '../core/ledger.js';
@@ -423,11 +423,11 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
     log.addContext(context);
     const abort = new AbortController();
     const abortIn = Math.max(0, context.getRemainingTimeInMillis() - abortMarginMs);
-    const timer = setTimeout(
+    const timer = setLongTimeout(
       () => abort.abort(new Error('the invocation is running out of time')),
       abortIn,
+      { ref: false },
     );
-    timer.unref?.();
     /** Records whose visibility the handler already set (the rest of the failures are released). */
     const visibilityHandled = new Set<string>();
 
@@ -711,7 +711,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         for (const f of lane.batchItemFailures) failedIds.add(f.itemIdentifier);
       });
     } finally {
-      clearTimeout(timer);
+      timer.clear();
       // Flushed per invocation (embedded metric format on stdout).
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

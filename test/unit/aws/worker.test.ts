@@ -176,6 +176,25 @@ describe('Function: createWorker', () => {
     expect(d.signal.aborted).toBe(false);
   });
 
+  it('does not abort a record early when the invocation has more than 2^31 ms left', async () => {
+    // Prepare
+    const event: SQSEvent = { Records: [record('a1', 'A')] };
+    let abortedAfterAWhile: boolean | undefined;
+    const p = {
+      processBody: async (_b: string, d: Delivery): Promise<ProcessOutcome> => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        abortedAfterAWhile = d.signal.aborted;
+        return { kind: 'done', uuid: 'task_a1', state: 'SUCCESS' };
+      },
+    };
+
+    // Act
+    await worker(p as ReturnType<typeof stubProcessor>)(event, context(2 ** 31 + 60_000));
+
+    // Assess
+    expect(abortedAfterAWhile).toBe(false);
+  });
+
   it('runs the message groups of a batch concurrently', async () => {
     // Prepare: each task waits until the other has started
     const event: SQSEvent = { Records: [record('a1', 'A'), record('b1', 'B')] };
