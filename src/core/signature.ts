@@ -11,7 +11,8 @@
  *   `null` for `ETA` / callbacks, `[]` for `Args`, `{}` for `Headers`).
  * - `UUID` is required on the top-level signature (every machinery producer sets it); callbacks may
  *   leave it empty (the worker derives a stable one when it sends them). A UUID and a non-empty
- *   `GroupUUID` are 1–`DEFAULTS.maxUuidLength` (128) printable ASCII characters; a non-empty
+ *   `GroupUUID` are 1–`DEFAULTS.maxUuidLength` (128) printable ASCII characters other than `#`
+ *   (reserved for the tables' own keys); a non-empty
  *   `BrokerMessageGroupId` 1–128 (what an SQS `MessageGroupId` allows; the UUID is the default
  *   message group).
  * - `Name` is required, non-empty and at most `DEFAULTS.maxTaskNameLength` (256) characters, at
@@ -82,8 +83,13 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
 /** Longest SQS `MessageGroupId`. */
 const MAX_GROUP_ID_LENGTH = 128;
 
-function isId(value: string, max: number): boolean {
-  return value.length <= max && PRINTABLE.test(value);
+/**
+ * `#` is reserved: the tables keep operational records under `<prefix>#…` keys (the failure
+ * ledger's `streak#`/`fault#`/`dlq#` items in `task_states`, a group's page and counter items in
+ * `group_metas`), so no task or group id may contain it.
+ */
+function isId(value: string, max: number, hashAllowed = false): boolean {
+  return value.length <= max && PRINTABLE.test(value) && (hashAllowed || !value.includes('#'));
 }
 
 class Invalid extends Error {
@@ -158,12 +164,18 @@ function readInt(f: Fields, key: string, path: string, max: number): number {
   return n;
 }
 
-function checkId(value: string, field: string, what: string, max: number): void {
-  if (!isId(value, max)) {
+function checkId(
+  value: string,
+  field: string,
+  what: string,
+  max: number,
+  hashAllowed = false,
+): void {
+  if (!isId(value, max, hashAllowed)) {
     const shown = JSON.stringify(value.slice(0, 140)) + (value.length > 140 ? '…' : '');
     throw new Invalid(
       field,
-      `${what} must be 1-${max} printable ASCII characters without spaces, got ${shown} (${value.length} characters)`,
+      `${what} must be 1-${max} printable ASCII characters without spaces${hashAllowed ? '' : " or '#' (reserved for the tables' own keys)"}, got ${shown} (${value.length} characters)`,
     );
   }
 }
@@ -283,7 +295,13 @@ function readSignature(obj: unknown, path: string, depth: number): Signature {
   const name = readName(f, path);
   const groupId = readString(f, 'BrokerMessageGroupId', path);
   if (groupId !== '')
-    checkId(groupId, join(path, 'BrokerMessageGroupId'), 'a message group id', MAX_GROUP_ID_LENGTH);
+    checkId(
+      groupId,
+      join(path, 'BrokerMessageGroupId'),
+      'a message group id',
+      MAX_GROUP_ID_LENGTH,
+      true,
+    );
   const chord = f.get('ChordCallback');
   return {
     UUID: uuid,

@@ -649,6 +649,18 @@ describe('Function: decodeSignature', () => {
       message: /a group UUID must be/,
     },
     {
+      name: "a UUID with '#', reserved for the tables' own keys",
+      body: JSON.stringify({ UUID: 'dlq#abc', Name: 'n' }),
+      field: 'UUID',
+      message: /without spaces or '#'/,
+    },
+    {
+      name: "a GroupUUID with '#'",
+      body: JSON.stringify({ UUID: 't', Name: 'n', GroupUUID: 'group_1#L0#0' }),
+      field: 'GroupUUID',
+      message: /a group UUID must be .* or '#'/,
+    },
+    {
       name: 'a bad group id',
       body: '{"UUID":"t","Name":"n","BrokerMessageGroupId":"a b"}',
       field: 'BrokerMessageGroupId',
