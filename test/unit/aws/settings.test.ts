@@ -14,29 +14,9 @@ import {
   resolveSettings,
 } from '../../../src/aws/settings.js';
 import { ENV } from '../../../src/core/resources.js';
+import { localValues } from '../support/settings.js';
 
 const ACCOUNT = '000000000000';
-
-/** A complete and valid set of the 15 variables, as `machinery local up` writes them. */
-function localValues(): Record<string, string> {
-  return {
-    [ENV.region]: 'us-east-1',
-    [ENV.accessKeyId]: 'local-key',
-    [ENV.secretAccessKey]: 'local-secret',
-    [ENV.endpointSqs]: 'http://127.0.0.1:4566',
-    [ENV.endpointDynamodb]: 'http://127.0.0.1:8000',
-    [ENV.endpointScheduler]: 'http://127.0.0.1:4577',
-    [ENV.taskQueueUrl]: `http://127.0.0.1:4566/${ACCOUNT}/tasks.fifo`,
-    [ENV.dlqUrl]: `http://127.0.0.1:4566/${ACCOUNT}/tasks-dlq.fifo`,
-    [ENV.delayQueueUrl]: `http://127.0.0.1:4566/${ACCOUNT}/delay`,
-    [ENV.delayDlqUrl]: `http://127.0.0.1:4566/${ACCOUNT}/delay-dlq`,
-    [ENV.schedulerDlqUrl]: `http://127.0.0.1:4566/${ACCOUNT}/scheduler-dlq`,
-    [ENV.taskStatesTable]: 'task_states',
-    [ENV.groupMetasTable]: 'group_metas',
-    [ENV.scheduleGroup]: 'machinery',
-    [ENV.schedulerRoleArn]: `arn:aws:iam::${ACCOUNT}:role/machinery-scheduler`,
-  };
-}
 
 function configErrorOf(act: () => unknown): ConfigError {
   try {
@@ -61,15 +41,15 @@ describe('Function: resolveSettings', () => {
 
     // Assess
     expect(settings).toEqual({
-      region: 'us-east-1',
+      region: 'local-region',
       taskQueueUrl: vars[ENV.taskQueueUrl],
       dlqUrl: vars[ENV.dlqUrl],
       delayQueueUrl: vars[ENV.delayQueueUrl],
       delayDlqUrl: vars[ENV.delayDlqUrl],
       schedulerDlqUrl: vars[ENV.schedulerDlqUrl],
       taskStatesTable: 'task_states',
-      groupMetasTable: 'group_metas',
-      scheduleGroup: 'machinery',
+      groupMetasTable: 'local_group_metas',
+      scheduleGroup: 'local-machinery',
       schedulerRoleArn: vars[ENV.schedulerRoleArn],
     });
   });
@@ -180,10 +160,10 @@ describe('Function: resolveSettings', () => {
       sessionToken: 'token',
     };
     expect(aws).toEqual({
-      region: 'us-east-1',
-      sqsConfig: { credentials, endpoint: 'http://127.0.0.1:4566' },
-      dynamodbConfig: { credentials, endpoint: 'http://127.0.0.1:8000' },
-      schedulerConfig: { credentials, endpoint: 'http://127.0.0.1:4577' },
+      region: 'local-region',
+      sqsConfig: { credentials, endpoint: 'http://local-sqs.test' },
+      dynamodbConfig: { credentials, endpoint: 'http://local-dynamodb.test:8000' },
+      schedulerConfig: { credentials, endpoint: 'http://local-scheduler.test' },
     });
   });
 
@@ -195,8 +175,8 @@ describe('Function: resolveSettings', () => {
     const { aws } = resolveSettings(source);
 
     // Assess
-    expect(aws.sqsConfig).toEqual({ endpoint: 'http://127.0.0.1:4566' });
-    expect(aws.dynamodbConfig).toEqual({ endpoint: 'http://127.0.0.1:8000' });
+    expect(aws.sqsConfig).toEqual({ endpoint: 'http://local-sqs.test' });
+    expect(aws.dynamodbConfig).toEqual({ endpoint: 'http://local-dynamodb.test:8000' });
   });
 
   it('keeps given clients, configs and region instead of what the source says', () => {
@@ -212,7 +192,7 @@ describe('Function: resolveSettings', () => {
     expect(aws.sqs).toBe(sqs);
     expect(aws.sqsConfig).toBeUndefined();
     expect(aws.dynamodbConfig).toEqual({ maxAttempts: 5 });
-    expect(aws.schedulerConfig?.endpoint).toBe('http://127.0.0.1:4577');
+    expect(aws.schedulerConfig?.endpoint).toBe('http://local-scheduler.test');
     expect(aws.region).toBe('ap-south-1');
     sqs.destroy();
   });

@@ -4,28 +4,9 @@ import { connect } from '../../../src/cli/clients.js';
 import { configFromLocalValues, resolveConfig } from '../../../src/cli/config.js';
 import { describeError } from '../../../src/cli/errors.js';
 import { ENV } from '../../../src/core/resources.js';
+import { localValues } from '../support/settings.js';
 
-const QUEUES = 'http://127.0.0.1:4566/000000000000';
-
-function localValues(): Record<string, string> {
-  return {
-    [ENV.region]: 'eu-west-3',
-    [ENV.accessKeyId]: 'local-key',
-    [ENV.secretAccessKey]: 'local-secret',
-    [ENV.endpointSqs]: 'http://127.0.0.1:4566',
-    [ENV.endpointDynamodb]: 'http://127.0.0.1:8000',
-    [ENV.endpointScheduler]: 'http://127.0.0.1:4577',
-    [ENV.taskQueueUrl]: `${QUEUES}/tasks.fifo`,
-    [ENV.dlqUrl]: `${QUEUES}/tasks-dlq.fifo`,
-    [ENV.delayQueueUrl]: `${QUEUES}/delay`,
-    [ENV.delayDlqUrl]: `${QUEUES}/delay-dlq`,
-    [ENV.schedulerDlqUrl]: `${QUEUES}/scheduler-dlq`,
-    [ENV.taskStatesTable]: 'task_states',
-    [ENV.groupMetasTable]: 'group_metas',
-    [ENV.scheduleGroup]: 'machinery',
-    [ENV.schedulerRoleArn]: 'arn:aws:iam::000000000000:role/machinery-scheduler',
-  };
-}
+const QUEUES = 'http://local-sqs.test/000000000000';
 
 describe('Function: connect', () => {
   it('passes the region, credentials and endpoints of local.env explicitly to every client', async () => {
@@ -38,14 +19,14 @@ describe('Function: connect', () => {
     // Assess
     const { sqs, dynamodb, scheduler } = connection.clients;
     for (const client of [sqs, dynamodb, scheduler]) {
-      expect(await client.config.region()).toBe('eu-west-3');
+      expect(await client.config.region()).toBe('local-region');
       expect(await client.config.credentials()).toMatchObject({
         accessKeyId: 'local-key',
         secretAccessKey: 'local-secret',
       });
     }
     expect((await dynamodb.config.endpoint?.())?.port).toBe(8000);
-    expect(connection.settings.taskStatesTable).toBe('task_states');
+    expect(connection.settings.taskStatesTable).toBe('local_task_states');
     expect(connection.scheduler).toBeDefined();
     connection.close();
   });

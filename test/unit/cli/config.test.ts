@@ -9,31 +9,13 @@ import {
 } from '../../../src/cli/config.js';
 import { ConfigError, describeError } from '../../../src/cli/errors.js';
 import { ENV } from '../../../src/core/resources.js';
+import { localValues } from '../support/settings.js';
 
 const CWD = '/project';
 const ENV_PATH = join(CWD, LOCAL_ENV_FILE);
 
 /** Every ENV variable with a valid value tagged by its source, so mixing would show. */
-function fullValues(tag: string): Record<string, string> {
-  const queue = (name: string) => `http://${tag}.local/000000000000/${name}`;
-  return {
-    [ENV.region]: `${tag}-region`,
-    [ENV.accessKeyId]: `${tag}-accessKeyId`,
-    [ENV.secretAccessKey]: `${tag}-secretAccessKey`,
-    [ENV.endpointSqs]: `http://${tag}-sqs.local`,
-    [ENV.endpointDynamodb]: `http://${tag}-dynamodb.local`,
-    [ENV.endpointScheduler]: `http://${tag}-scheduler.local`,
-    [ENV.taskQueueUrl]: queue('tasks.fifo'),
-    [ENV.dlqUrl]: queue('tasks-dlq.fifo'),
-    [ENV.delayQueueUrl]: queue('delay'),
-    [ENV.delayDlqUrl]: queue('delay-dlq'),
-    [ENV.schedulerDlqUrl]: queue('scheduler-dlq'),
-    [ENV.taskStatesTable]: `${tag}_task_states`,
-    [ENV.groupMetasTable]: `${tag}_group_metas`,
-    [ENV.scheduleGroup]: `${tag}-machinery`,
-    [ENV.schedulerRoleArn]: `arn:aws:iam::000000000000:role/${tag}-scheduler`,
-  };
-}
+const fullValues = localValues;
 
 function files(map: Record<string, string>): (path: string) => string | undefined {
   return (path) => map[path];
@@ -87,7 +69,7 @@ describe('Function: resolveConfig', () => {
     const { aws } = resolveSettings(config);
     expect(config.explicitCredentials).toBe(false);
     expect(aws.region).toBe('env-region');
-    expect(aws.sqsConfig).toEqual({ endpoint: 'http://env-sqs.local' });
+    expect(aws.sqsConfig).toEqual({ endpoint: 'http://env-sqs.test' });
   });
 
   it('falls back to local.env when the environment has no MACHINERY_TASK_QUEUE_URL', () => {
@@ -100,16 +82,13 @@ describe('Function: resolveConfig', () => {
 
     // Assess
     const { aws } = resolveSettings(config);
-    const credentials = {
-      accessKeyId: 'file-accessKeyId',
-      secretAccessKey: 'file-secretAccessKey',
-    };
+    const credentials = { accessKeyId: 'file-key', secretAccessKey: 'file-secret' };
     expect(config.source).toBe('local-env-file');
     expect(aws).toEqual({
       region: 'file-region',
-      sqsConfig: { credentials, endpoint: 'http://file-sqs.local' },
-      dynamodbConfig: { credentials, endpoint: 'http://file-dynamodb.local' },
-      schedulerConfig: { credentials, endpoint: 'http://file-scheduler.local' },
+      sqsConfig: { credentials, endpoint: 'http://file-sqs.test' },
+      dynamodbConfig: { credentials, endpoint: 'http://file-dynamodb.test:8000' },
+      schedulerConfig: { credentials, endpoint: 'http://file-scheduler.test' },
     });
   });
 

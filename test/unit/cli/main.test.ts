@@ -7,21 +7,9 @@ import {
   UsageError,
   WaitTimeoutError,
 } from '../../../src/cli/errors.js';
-import { type CliIO, runCli } from '../../../src/cli/main.js';
+import { runCli } from '../../../src/cli/main.js';
 import { InfrastructureError } from '../../../src/core/errors.js';
-
-function fakeIO(): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (s) => out.push(s),
-    stderr: (s) => err.push(s),
-    env: {},
-    cwd: '/nonexistent-machinery-cli-test',
-  };
-}
+import { fakeIO } from '../support/settings.js';
 
 describe('Function: runCli', () => {
   it('prints the help on stdout and exits 0 with --help', async () => {

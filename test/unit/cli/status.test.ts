@@ -1,32 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { checkUuid } from '../../../src/cli/commands/status.js';
 import { UsageError } from '../../../src/cli/errors.js';
-import { type CliIO, runCli } from '../../../src/cli/main.js';
+import { runCli } from '../../../src/cli/main.js';
 import { DEFAULTS, ENV } from '../../../src/core/resources.js';
+import { fakeIO, localValues } from '../support/settings.js';
 
 /** A valid configuration whose endpoints nothing listens on: any AWS call would fail (exit 1). */
 const UNREACHABLE_ENV = {
-  [ENV.region]: 'us-east-1',
-  [ENV.accessKeyId]: 'x',
-  [ENV.secretAccessKey]: 'x',
+  ...localValues(),
   [ENV.endpointSqs]: 'http://127.0.0.1:9',
   [ENV.endpointDynamodb]: 'http://127.0.0.1:9',
-  [ENV.taskQueueUrl]: 'http://127.0.0.1:9/000000000000/tasks.fifo',
-  [ENV.taskStatesTable]: 'task_states',
 };
-
-function fakeIO(): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (s) => out.push(s),
-    stderr: (s) => err.push(s),
-    env: UNREACHABLE_ENV,
-    cwd: '/nonexistent-machinery-cli-test',
-  };
-}
 
 describe('Command: machinery status', () => {
   it.each([
@@ -41,7 +25,7 @@ describe('Command: machinery status', () => {
     ],
   ])('exits 2 for %s, before any AWS call', async (_what, uuid, message) => {
     // Prepare
-    const io = fakeIO();
+    const io = fakeIO(UNREACHABLE_ENV);
 
     // Act
     const code = await runCli(['status', uuid], io);
