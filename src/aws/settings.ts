@@ -327,7 +327,7 @@ export interface ResolvedSettings<K extends MachineryEnvKey = never> {
  *
  * @example
  * ```ts
- * const opts: ResolveOptions<'taskQueueUrl'> = { required: ['taskQueueUrl'], config: { taskStatesTable: 't1' } };
+ * const opts: ResolveOptions<'taskQueueUrl'> = { required: ['taskQueueUrl'], config: { taskStatesTable: 'states' } };
  * ```
  */
 export interface ResolveOptions<K extends MachineryEnvKey> {
