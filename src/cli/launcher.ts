@@ -23,6 +23,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
+import { MAX_TIMEOUT_MS } from '../core/clock.js';
 import { isProcessAlive } from './local-state.js';
 
 /** What the launcher watch needs to know about one process. */
@@ -173,7 +174,7 @@ export interface LauncherWatch {
 
 /** Options of {@link watchLauncher}. */
 export interface WatchLauncherOptions {
-  /** How often the chain is checked, ms. @default 500 */
+  /** How often the chain is checked, ms (at most `MAX_TIMEOUT_MS`). @default 500 */
   pollMs?: number;
   /** The process table. @default systemProcessTable() */
   table?: ProcessTable;
@@ -227,11 +228,14 @@ export function watchLauncher(
     timer = undefined;
   };
   if (chain.length > 0) {
-    timer = setInterval(() => {
-      if (launcherChainIntact(chain, table)) return;
-      dispose();
-      onExit();
-    }, options.pollMs ?? 500);
+    timer = setInterval(
+      () => {
+        if (launcherChainIntact(chain, table)) return;
+        dispose();
+        onExit();
+      },
+      Math.min(options.pollMs ?? 500, MAX_TIMEOUT_MS),
+    );
     timer.unref();
   }
   return { chain, dispose };

@@ -9,6 +9,7 @@ import {
   systemProcessTable,
   watchLauncher,
 } from '../../../src/cli/launcher.js';
+import { MAX_TIMEOUT_MS } from '../../../src/core/clock.js';
 
 /** A process table held in a map; `kill` and `reparent` change it as the kernel would. */
 function fakeTable(self: number, processes: Record<number, [ppid: number, executable: string]>) {
@@ -200,6 +201,24 @@ describe('Function: watchLauncher', () => {
     expect(beforeKill).toBe(0);
     expect(brokenCalls).toBe(1);
     expect(disposedCalls).toBe(0);
+  });
+
+  it('polls at most every 2^31-1 ms when asked for a longer interval', () => {
+    // Prepare
+    vi.useFakeTimers();
+    const { table, kill } = npmRunFromScript();
+    let calls = 0;
+    watchLauncher(() => calls++, { table, pollMs: 2 ** 40 });
+    kill(1003);
+
+    // Act
+    vi.advanceTimersByTime(1_000);
+    const early = calls;
+    vi.advanceTimersByTime(MAX_TIMEOUT_MS);
+
+    // Assess
+    expect(early).toBe(0);
+    expect(calls).toBe(1);
   });
 
   it('starts no timer when there is nothing to watch', () => {
