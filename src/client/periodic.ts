@@ -17,11 +17,10 @@
  *
  * ## Workflows
  *
- * A chain is machinery's: each signature's `OnSuccess` is the next one, so it runs with today's
- * engine. A group's members run in parallel, sharing a `GroupUUID`. A chord's callback
- * (`ChordCallback`) runs only once the workflow engine can count a group's completions (the
- * workflows issue): until then a periodic chord's members run but its callback does not fire —
- * registration is accepted now so code written against this API keeps working.
+ * A chain is machinery's: each signature's `OnSuccess` is the next one. A group's members run in
+ * parallel, sharing a `GroupUUID`. A chord's callback (`ChordCallback`) fires only when the worker
+ * counts the group's completions (a `WorkflowExtension` of the processor); without one, a periodic
+ * chord's members run at each firing but its callback does not fire.
  *
  * @module
  */
@@ -226,9 +225,9 @@ export function registerPeriodicGroup(
 }
 
 /**
- * Registers a periodic chord: machinery's `RegisterPeriodicChord`. Accepted and stored now; the
- * members run at each firing, but the callback fires only once the workflow engine tracks group
- * completion (the workflows issue) — see the module documentation.
+ * Registers a periodic chord: machinery's `RegisterPeriodicChord`. The members run at each
+ * firing; the callback fires when the worker counts the group's completions — see the module
+ * documentation.
  *
  * @example
  * ```ts

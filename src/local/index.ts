@@ -49,6 +49,7 @@ export {
   type SchedulerDelivery,
   type SchedulerEmulator,
   type SchedulerEmulatorOptions,
+  type SchedulerTimerStats,
   startSchedulerEmulator,
 } from './scheduler-emulator.js';
 export { FAUXQS_ACCOUNT_ID, type LocalSqs, type StartSqsOptions, startSqs } from './sqs.js';

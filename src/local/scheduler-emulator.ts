@@ -45,14 +45,14 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { DEFAULTS } from '../core/resources.js';
 import {
   Deliverer,
-  type DeliveryStats,
   type SchedulerDelivery,
+  type SchedulerTimerStats,
 } from './scheduler-emulator/delivery.js';
 import { startApiServer } from './scheduler-emulator/http.js';
 import { SchedulerStore } from './scheduler-emulator/store.js';
 import { FAUXQS_ACCOUNT_ID } from './sqs.js';
 
-export type { DeliveryStats, SchedulerDelivery } from './scheduler-emulator/delivery.js';
+export type { SchedulerDelivery, SchedulerTimerStats } from './scheduler-emulator/delivery.js';
 
 /**
  * Options of {@link startSchedulerEmulator}.
@@ -112,7 +112,7 @@ export interface SchedulerEmulator {
     timeoutMs?: number,
   ): Promise<SchedulerDelivery>;
   /** Counters of the schedules' timers (live). */
-  readonly stats: DeliveryStats;
+  readonly stats: SchedulerTimerStats;
   /** Stops the server and every schedule's timer; waits for deliveries in progress (idempotent). */
   stop(): Promise<void>;
 }

@@ -7,7 +7,7 @@
  *
  * A timer sleeps until its occurrence is due, at most {@link MAX_TIMEOUT_MS} at a time (whatever
  * the clock), so a schedule years away wakes the process about once every 24.8 days and an idle
- * emulator not at all; {@link DeliveryStats.timerWakeUps} counts the wake-ups.
+ * emulator not at all; {@link SchedulerTimerStats.timerWakeUps} counts the wake-ups.
  *
  * It reads schedules from `store.ts` (and deletes completed one-time schedules there); checking
  * requests is `validation.ts`'s and the HTTP API `http.ts`'s.
@@ -68,7 +68,7 @@ export interface SchedulerDelivery {
  * const before = emulator.stats.timerWakeUps;
  * ```
  */
-export interface DeliveryStats {
+export interface SchedulerTimerStats {
   /** Times a schedule's timer woke up (its occurrence due, a chunk of a long wait over, or the clock advanced). */
   readonly timerWakeUps: number;
   /** Schedules whose timer is running now. */
@@ -130,8 +130,8 @@ export class Deliverer implements ScheduleWatcher {
     this.onDelivery = options.onDelivery;
   }
 
-  /** Live counters (see {@link DeliveryStats}). */
-  get stats(): DeliveryStats {
+  /** Live counters (see {@link SchedulerTimerStats}). */
+  get stats(): SchedulerTimerStats {
     return { timerWakeUps: this.#wakeUps, activeTimers: this.#timers.size };
   }
 
