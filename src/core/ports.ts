@@ -76,9 +76,8 @@ export type ClaimResult =
  * (RECEIVED is coalesced into the claim, which writes STARTED: a poller sees PENDING, STARTED and
  * the final state).
  *
- * Deliberately left out: group and chord bookkeeping (the workflows issue adds a `GroupBackend`
- * port), listing and querying (tasks are looked up by UUID only), and deletion (items expire by
- * TTL).
+ * Deliberately left out: group and chord bookkeeping (`GroupBackend`), listing and querying
+ * (tasks are looked up by UUID only), and deletion (items expire by TTL).
  *
  * @example
  * ```ts
@@ -316,3 +315,159 @@ export type ProcessOutcome =
   | { kind: 'busy'; uuid: string; leaseUntil: number }
   | { kind: 'transient'; uuid?: string; error: unknown }
   | { kind: 'dead-letter'; uuid?: string; reason: DeadLetterReason; detail: string };
+
+/**
+ * What a producer records for a group or chord when it sends it (`GroupBackend.initGroup`).
+ *
+ * @example
+ * ```ts
+ * const init: GroupInit = { groupUUID: group.groupUUID, kind: 'chord', members: group.tasks.map((t) => t.UUID),
+ *   callbackUUID: callback.UUID, deadline: Date.now() + 14 * 86_400_000 };
+ * ```
+ */
+export interface GroupInit {
+  groupUUID: string;
+  kind: 'group' | 'chord';
+  /** Member task UUIDs in group order (index `i` is the member with header `machinery.groupIndex` = i). */
+  members: readonly string[];
+  /** The chord callback's UUID (fixed at build time), `null` for a plain group. */
+  callbackUUID: string | null;
+  /** When a chord still waiting fails `expired`, epoch ms. */
+  deadline: number;
+}
+
+/**
+ * A group's root record, as `GroupBackend.getGroup` returns it: our fields (`null` when only Go
+ * machinery's own item exists under the key) and machinery's (`taskUUIDs`, `triggered`).
+ *
+ * @example
+ * ```ts
+ * const rec = await groups.getGroup('group_…', { now });
+ * if (rec?.triggered) console.log('callback sent');
+ * ```
+ */
+export interface GroupRecord {
+  groupUUID: string;
+  /** Our kind, `null` when the item is machinery's alone. */
+  kind: 'group' | 'chord' | null;
+  /** Member count recorded at send, `null` when unknown. */
+  total: number | null;
+  callbackUUID: string | null;
+  /** Epoch ms, `null` when unknown. */
+  deadline: number | null;
+  /** machinery's `TaskUUIDs` (Go producers on the DynamoDB backend), `null` when absent. */
+  taskUUIDs: string[] | null;
+  /** machinery's `ChordTriggered`: the callback was (or is being) sent. */
+  triggered: boolean;
+  /** Set when the chord failed: the member that failed (`null` for an expired chord) and why. */
+  failure: { member: string | null; error: string } | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * One node of a group's completion tree: level 0 holds one slot per member (leaf `⌊i/B⌋`, slot
+ * `i mod B`), level `l + 1` one slot per node of level `l` (see `docs/design.md §3`).
+ *
+ * @example
+ * ```ts
+ * const leaf: TreeNode = { groupUUID, level: 0, node: Math.floor(i / 100) };
+ * ```
+ */
+export interface TreeNode {
+  groupUUID: string;
+  level: number;
+  node: number;
+}
+
+/**
+ * Group and chord bookkeeping on the `group_metas` table: storage steps only, each one
+ * idempotent and each one conditional where it decides anything. The protocol that composes them
+ * (walking the completion tree, triggering the callback, failing the chord) is core's
+ * (`src/core/chords.ts`), so it is written once and a crash between any two steps can be tested
+ * with a wrapper.
+ *
+ * Deliberately left out: task state (members' states and results are the `ResultBackend`'s),
+ * sending anything (the callback goes through the dispatcher), listing groups (looked up by
+ * UUID only) and deletion (items expire by TTL).
+ *
+ * @example
+ * ```ts
+ * await groups.initGroup(init, { now, expiresAt });
+ * const { count } = await groups.markNode({ groupUUID, level: 0, node: 0 }, 3, { expiresAt });
+ * ```
+ */
+export interface GroupBackend {
+  /**
+   * Writes the root record (our fields only where absent, so machinery's `TaskUUIDs`,
+   * `ChordTriggered`, `Lock`, `CreatedAt` and `TTL` on the same key are kept) and the member pages
+   * (`<GroupUUID>#M#<page>`, `GROUP_LIMITS.pageSize` UUIDs each). Idempotent: a re-send writes the
+   * same items. Resolves `false` when the root already had our fields.
+   */
+  initGroup(init: GroupInit, options: { now: number; expiresAt: number }): Promise<boolean>;
+
+  /** The root record (strongly consistent); `undefined` when absent or expired. */
+  getGroup(groupUUID: string, options: { now: number }): Promise<GroupRecord | undefined>;
+
+  /** Member UUIDs in group order from the pages `initGroup` wrote (`total` of them). */
+  memberUUIDs(groupUUID: string, total: number, options: { now: number }): Promise<string[]>;
+
+  /**
+   * Marks `slot` of a tree node done, once: the write that marks it counts it. Resolves the
+   * node's count of marked slots after the call and whether this call marked it (`false`: it was
+   * already marked, the count is the stored one).
+   */
+  markNode(
+    node: TreeNode,
+    slot: number,
+    options: { expiresAt: number },
+  ): Promise<{ count: number; marked: boolean }>;
+
+  /** The marked slots of every node of `level` that has any, by node index (strongly consistent). */
+  readLevel(
+    groupUUID: string,
+    level: number,
+    nodes: number,
+    options: { now: number },
+  ): Promise<Map<number, Set<number>>>;
+
+  /**
+   * Counts a member of a group that has no index (a Go producer with no group record), once, in
+   * one transaction: the member's UUID joins its bucket and the group's counter goes up by one.
+   * Resolves the counter after the call and whether this call counted the member.
+   */
+  countMember(
+    groupUUID: string,
+    memberUUID: string,
+    total: number,
+    options: { expiresAt: number },
+  ): Promise<{ count: number; counted: boolean }>;
+
+  /** The members `countMember` counted (order unspecified) and the counter. */
+  countedMembers(
+    groupUUID: string,
+    total: number,
+    options: { now: number },
+  ): Promise<{ count: number; members: string[] }>;
+
+  /**
+   * Sets machinery's `ChordTriggered` unless the chord failed. Resolves `triggered` when this call
+   * set it, `already-triggered` when it was set, `failed` when the chord failed first. Creates the
+   * root when absent (a Go group with no record).
+   */
+  trigger(
+    groupUUID: string,
+    options: { now: number; expiresAt: number },
+  ): Promise<'triggered' | 'already-triggered' | 'failed'>;
+
+  /**
+   * Records the chord failed (`member`: the failed member, `null` when it expired) unless it was
+   * triggered. Resolves `failed` when this call recorded it, `already-failed` when a failure was
+   * recorded before (the first one is kept), `triggered` when the callback was triggered first.
+   */
+  fail(
+    groupUUID: string,
+    failure: { member: string | null; error: string },
+    options: { now: number; expiresAt: number },
+  ): Promise<'failed' | 'already-failed' | 'triggered'>;
+}
