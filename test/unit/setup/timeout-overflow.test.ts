@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setLongTimeout } from '../../../src/core/clock.js';
+import globalSetup from '../../setup/global-timeout-overflow.js';
 import {
   failOnTimeoutOverflow,
   takeTimeoutOverflowWarnings,
@@ -32,5 +33,31 @@ describe('Function: failOnTimeoutOverflow', () => {
 
     // Assess
     expect(takeTimeoutOverflowWarnings()).toEqual([]);
+  });
+});
+
+describe('Function: global-timeout-overflow setup', () => {
+  it('fails the teardown when the main process emitted a TimeoutOverflowWarning, and not otherwise', async () => {
+    // Prepare
+    const settled = (p: Promise<void>) =>
+      p.then(
+        () => 'resolved',
+        (e: Error) => e.message,
+      );
+    const quiet = globalSetup();
+    const noisy = globalSetup();
+
+    // Act
+    const quietOutcome = await settled(quiet());
+    process.emitWarning('2147483648 does not fit into a 32-bit signed integer.', {
+      type: 'TimeoutOverflowWarning',
+    });
+    await nextTick();
+    const noisyOutcome = await settled(noisy());
+
+    // Assess
+    expect(quietOutcome).toBe('resolved');
+    expect(noisyOutcome).toMatch(/^1 TimeoutOverflowWarning\(s\) in the main test process/);
+    expect(takeTimeoutOverflowWarnings()).toHaveLength(1);
   });
 });
