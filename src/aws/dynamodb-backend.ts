@@ -17,6 +17,8 @@
  * | `LeaseUntil` | N | end of the current attempt's lease, epoch ms; present only while STARTED |
  * | `DeadLettered`, `DeadLetterReason` | BOOL, S | set while the message sits in the DLQ |
  * | `Body` | S | the encoded signature, when it travels by reference |
+ * | `ETA` | N | the task's ETA, epoch ms, when it has one |
+ * | `GroupUUID`, `GroupIndex` | S, N | a group member's group and index (written when the item is created) |
  *
  * ## Writes
  *
@@ -58,6 +60,7 @@ import {
 import { decodeTypedValues, encodeTypedValues } from '../core/args.js';
 import { TransientInfrastructureError } from '../core/errors.js';
 import type { ClaimResult, ResultBackend, TaskRecord } from '../core/ports.js';
+import { signatureRecordFields } from '../core/record-fields.js';
 import {
   and,
   type Condition,
@@ -130,6 +133,16 @@ function initialFields(namePlaceholder: string): string[] {
     `#${A.retries} = if_not_exists(#${A.retries}, :zero)`,
     `#${A.crashes} = if_not_exists(#${A.crashes}, :zero)`,
   ];
+}
+
+/** The `ETA`, `GroupUUID` and `GroupIndex` attributes of a new task's item (those it has). */
+function recordFieldsItem(signature: Signature): Item {
+  const f = signatureRecordFields(signature);
+  return {
+    ...(f.eta === undefined ? {} : { [A.eta]: f.eta }),
+    ...(f.groupUUID === undefined ? {} : { [A.groupUUID]: f.groupUUID }),
+    ...(f.groupIndex === undefined ? {} : { [A.groupIndex]: f.groupIndex }),
+  };
 }
 
 /** Keeps only the placeholders an expression uses (DynamoDB rejects unused ones). */
@@ -235,6 +248,9 @@ export function itemToRecord(item: Item): TaskRecord {
         : null,
     expiresAt: typeof item[A.ttl] === 'number' ? (item[A.ttl] as number) * 1000 : 0,
     body: typeof item[A.body] === 'string' ? (item[A.body] as string) : null,
+    ...(typeof item[A.eta] === 'number' ? { eta: item[A.eta] as number } : {}),
+    ...(typeof item[A.groupUUID] === 'string' ? { groupUUID: item[A.groupUUID] as string } : {}),
+    ...(typeof item[A.groupIndex] === 'number' ? { groupIndex: item[A.groupIndex] as number } : {}),
   };
 }
 
@@ -298,6 +314,7 @@ export class DynamoDbResultBackend implements ResultBackend {
   ): Promise<boolean> {
     const { now, expiresAt } = options;
     const item = this.#freshItem(signature, now, expiresAt, {
+      ...recordFieldsItem(signature),
       [A.state]: 'PENDING',
       ...(options.body === undefined ? {} : { [A.body]: options.body }),
     });
@@ -309,6 +326,8 @@ export class DynamoDbResultBackend implements ResultBackend {
     options: { now: number; leaseUntil: number; expiresAt: number; maxCrashes: number },
   ): Promise<ClaimResult> {
     const { now, leaseUntil, expiresAt, maxCrashes } = options;
+    // A task no producer recorded (a Go producer's) gets its ETA and group fields from the claim.
+    const fields = recordFieldsItem(signature);
     for (let round = 0; round < 4; round++) {
       // The common path, one write → STARTED with attempt + 1 and the lease.
       const first = await this.#transition({
@@ -322,6 +341,7 @@ export class DynamoDbResultBackend implements ResultBackend {
           `#${A.lease} = :lease`,
           `#${A.updatedAt} = :now`,
           ...initialFields(':name'),
+          ...Object.keys(fields).map((a) => `#${a} = if_not_exists(#${a}, :${a})`),
           `#${A.deadLettered} = :false`,
         ],
         values: {
@@ -330,9 +350,11 @@ export class DynamoDbResultBackend implements ResultBackend {
           ':lease': leaseUntil,
           ':name': signature.Name,
           ':false': false,
+          ...Object.fromEntries(Object.entries(fields).map(([a, v]) => [`:${a}`, v])),
         },
         fresh: () =>
           this.#freshItem(signature, now, expiresAt, {
+            ...fields,
             [A.state]: 'STARTED',
             [A.attempt]: 1,
             [A.lease]: leaseUntil,

@@ -17,6 +17,7 @@ import type {
   Scheduler,
   TaskRecord,
 } from './ports.js';
+import { signatureRecordFields } from './record-fields.js';
 import { decodeSignature, encodeSignature } from './signature.js';
 import {
   deadLettered,
@@ -150,13 +151,10 @@ export class MemoryResultBackend implements ResultBackend {
     this.#failures.check('putPending');
     const stored = this.#items.get(signature.UUID);
     if (!transitionConditions.putPending(options.now).test(stored)) return this.#refused(false);
-    const rec = this.#fresh(
-      signature.UUID,
-      signature.Name,
-      options.now,
-      options.expiresAt,
-      'PENDING',
-    );
+    const rec: TaskRecord = {
+      ...this.#fresh(signature.UUID, signature.Name, options.now, options.expiresAt, 'PENDING'),
+      ...signatureRecordFields(signature),
+    };
     rec.body = options.body ?? null;
     this.#write(rec);
     return true;
@@ -193,7 +191,10 @@ export class MemoryResultBackend implements ResultBackend {
       };
     };
     if (old === undefined || transitionConditions.claim(now).test(old)) {
-      const rec = old ?? this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'STARTED');
+      const rec = old ?? {
+        ...this.#fresh(signature.UUID, signature.Name, now, expiresAt, 'STARTED'),
+        ...signatureRecordFields(signature),
+      };
       return start(rec, {}, false);
     }
     if (deadLettered.test(old)) {

@@ -44,6 +44,12 @@ export interface TaskRecord {
   expiresAt: number;
   /** The encoded signature when it was stored by reference (a schedule input too large), else `null`. */
   body: string | null;
+  /** The task's ETA (epoch ms), stored by `putPending` or the claim that creates the item; absent when it has none. */
+  eta?: number;
+  /** The `GroupUUID` of a group or chord member, stored like `eta`; absent when not a member. */
+  groupUUID?: string;
+  /** A member's index in its group (the `machinery.groupIndex` header), stored like `eta`; absent when unknown. */
+  groupIndex?: number;
 }
 
 /**

@@ -46,6 +46,11 @@ export const TASK_ATTRIBUTES = {
   deadLettered: 'DeadLettered',
   deadLetterReason: 'DeadLetterReason',
   body: 'Body',
+  /** The task's ETA, epoch ms (absent when it has none). */
+  eta: 'ETA',
+  /** A group member's `GroupUUID` and index. */
+  groupUUID: 'GroupUUID',
+  groupIndex: 'GroupIndex',
 } as const;
 
 /**

@@ -111,9 +111,61 @@ export function resultBackendConformance(
         // Assess
         expect(rec?.body).toBe('{"UUID":"x"}');
       });
+
+      it('stores the ETA, GroupUUID and group index of the signature, and none of a plain task', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        const member: Signature = {
+          ...sig,
+          ETA: '2030-01-02T03:04:05.678Z',
+          GroupUUID: 'group_conformance',
+          GroupTaskCount: 3,
+          Headers: { 'machinery.groupIndex': 2 },
+        };
+        const plain = fresh().sig;
+
+        // Act
+        await backend.putPending(member, { now: t0, expiresAt: t0 + HOUR });
+        await backend.putPending(plain, { now: t0, expiresAt: t0 + HOUR });
+        const rec = await backend.get(member.UUID, { now: t0 });
+        const plainRec = await backend.get(plain.UUID, { now: t0 });
+
+        // Assess
+        expect(rec).toMatchObject({
+          eta: Date.parse('2030-01-02T03:04:05.678Z'),
+          groupUUID: 'group_conformance',
+          groupIndex: 2,
+        });
+        expect(plainRec).not.toHaveProperty('eta');
+        expect(plainRec).not.toHaveProperty('groupUUID');
+        expect(plainRec).not.toHaveProperty('groupIndex');
+      });
     });
 
     describe('claim', () => {
+      it('stores the ETA and group fields of a task it creates (a Go producer writes no PENDING)', async () => {
+        // Prepare
+        const { sig, t0 } = fresh('from-go');
+        const member: Signature = {
+          ...sig,
+          ETA: '2020-01-01T00:00:00Z',
+          GroupUUID: 'group_from_go',
+          GroupTaskCount: 2,
+        };
+
+        // Act
+        await backend.claim(member, opts(t0));
+        const rec = await backend.get(member.UUID, { now: t0 });
+
+        // Assess
+        expect(rec).toMatchObject({
+          state: 'STARTED',
+          eta: Date.parse('2020-01-01T00:00:00Z'),
+          groupUUID: 'group_from_go',
+        });
+        expect(rec).not.toHaveProperty('groupIndex');
+      });
+
       it('claims an absent task (a Go producer writes no PENDING) as attempt 1', async () => {
         // Prepare
         const { sig, t0 } = fresh('from-go');
