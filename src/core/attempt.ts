@@ -43,6 +43,7 @@ import { DEFAULTS } from './resources.js';
 import { decideRetry, type RetryDecision } from './retry.js';
 import { etaToMillis } from './time.js';
 import type { DeadLetterReason, Signature, TaskState, TypedValue } from './types.js';
+import { CHORD_RESULTS_HEADER } from './workflow.js';
 
 /**
  * What every attempt of one processor shares: the ports, the hooks and the settings, with their
@@ -243,6 +244,7 @@ export class Attempt {
     }
     this.#log.error('dead-lettering the message', { reason, detail: text });
     await this.#hook('errorHandler', () => this.#s.hooks.errorHandler?.(new Error(text), sig));
+    await this.#memberDeadLettered(reason, text);
     return { kind: 'dead-letter', uuid: sig.UUID, reason, detail: text };
   }
 
@@ -312,6 +314,7 @@ export class Attempt {
       logger: this.#log,
       signal: delivery.signal,
       remainingTimeMs: () => delivery.remainingTimeMs(),
+      ...this.#chordResults(),
     };
     this.#log.info('task started', { retries: held.retries, redrive: held.redrive });
     await this.#hook('preTaskHandler', () => this.#s.hooks.preTaskHandler?.(sig));
@@ -449,6 +452,7 @@ export class Attempt {
       error: failure.error,
     });
     await this.#hook('errorHandler', () => this.#s.hooks.errorHandler?.(failure.error, sig));
+    await this.#memberDeadLettered('message-rejected', detail);
     return { kind: 'dead-letter', uuid: sig.UUID, reason: 'message-rejected', detail };
   }
 
@@ -475,7 +479,7 @@ export class Attempt {
     }
     let detail = message;
     try {
-      await this.#afterFailure(message);
+      await this.#afterFailure(message, 'permanent-failure');
     } catch (e) {
       const cause = e instanceof PortFailure ? e.error : e;
       this.#log.error('OnError callbacks of a dead-lettered task could not be sent', {
@@ -514,6 +518,11 @@ export class Attempt {
     const sig = this.signature;
     if (rec.state === 'FAILURE' && rec.error === 'revoked') {
       this.#log.info('task was revoked; acknowledging without running');
+      const { workflow } = this.#s;
+      const memberRevoked = workflow.memberRevoked;
+      if (sig.GroupUUID !== '' && memberRevoked !== undefined) {
+        await this.port('workflow.memberRevoked', () => memberRevoked.call(workflow, sig));
+      }
       return { kind: 'revoked', uuid: sig.UUID };
     }
     this.#log.info('duplicate of a finished task; acknowledging without running', {
@@ -544,16 +553,40 @@ export class Attempt {
     }
   }
 
-  /** OnError callbacks and the workflow extension, after FAILURE is stored. */
-  async #afterFailure(message: string): Promise<void> {
+  /**
+   * OnError callbacks and the workflow extension, after FAILURE is stored. With `deadLetter`, the
+   * task is being dead-lettered: its group hears of a dead-lettered member, not a failed one.
+   */
+  async #afterFailure(message: string, deadLetter?: DeadLetterReason): Promise<void> {
     const { send, workflow } = this.#s;
     const sig = this.signature;
     const callbacks = onErrorCallbacks(sig, message);
     if (callbacks.length > 0) await this.port('sending OnError callbacks', () => send(callbacks));
+    if (deadLetter !== undefined) {
+      await this.#memberDeadLettered(deadLetter, message);
+      return;
+    }
     const memberFailed = workflow.memberFailed;
     if (sig.GroupUUID !== '' && memberFailed !== undefined) {
       await this.port('workflow.memberFailed', () => memberFailed.call(workflow, sig, message));
     }
+  }
+
+  /** `ctx.chordResults` for a chord callback whose results travel by reference. */
+  #chordResults(): Pick<TaskContext, 'chordResults'> {
+    const { workflow } = this.#s;
+    const read = workflow.chordResults;
+    if (read === undefined || this.signature.Headers[CHORD_RESULTS_HEADER] === undefined) return {};
+    return { chordResults: () => read.call(workflow, this.signature) };
+  }
+
+  /** Tells the workflow extension a member is being dead-lettered. */
+  async #memberDeadLettered(reason: DeadLetterReason, detail: string): Promise<void> {
+    const { workflow } = this.#s;
+    const sig = this.signature;
+    const hook = workflow.memberDeadLettered;
+    if (sig.GroupUUID === '' || hook === undefined) return;
+    await this.port('workflow.memberDeadLettered', () => hook.call(workflow, sig, reason, detail));
   }
 
   /** This attempt's result write was refused: another attempt took over. */

@@ -41,12 +41,9 @@ export class MachineryError extends Error {
    * module when its own class, or one of its ancestors, has that class's name.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // `this` is the class on the right of `instanceof` (a subclass too), which is the point here.
-    // biome-ignore lint/complexity/noThisInStatic: the checked class is `this`, not MachineryError
-    const checked: { name: string } = this;
-    if (Function.prototype[Symbol.hasInstance].call(checked, value)) return true;
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     const kinds = (value as { [ERROR_KINDS]?: unknown } | null | undefined)?.[ERROR_KINDS];
-    return Array.isArray(kinds) && kinds.includes(checked.name);
+    return Array.isArray(kinds) && kinds.includes(this.name);
   }
 }
 
@@ -374,6 +371,30 @@ export class DelayBodyError extends MachineryError {
   constructor(field: string, message: string, options?: { cause?: unknown }) {
     super('INVALID_DELAY_BODY', message, options);
     this.field = field;
+  }
+}
+
+/**
+ * The chord protocol cannot go on with what it found (a member's result missing or not SUCCESS
+ * when the callback is built, results by reference over their byte cap). Unclassified: the
+ * worker hands the record back, and its failure ledger dead-letters a message on which it
+ * persists (`repeated-error`), so a chord is never forgotten silently. `code` is `CHORD`, or
+ * `CHORD_RESULTS_TOO_LARGE` for the byte cap.
+ *
+ * @example
+ * ```ts
+ * throw new WorkflowError('member task_… of group_… has no SUCCESS result', { groupUUID: 'group_…' });
+ * ```
+ */
+export class WorkflowError extends MachineryError {
+  /** The group concerned. */
+  readonly groupUUID: string;
+  constructor(
+    message: string,
+    options: { groupUUID: string; code?: 'CHORD' | 'CHORD_RESULTS_TOO_LARGE'; cause?: unknown },
+  ) {
+    super(options.code ?? 'CHORD', message, { cause: options.cause });
+    this.groupUUID = options.groupUUID;
   }
 }
 

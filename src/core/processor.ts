@@ -75,7 +75,7 @@ import type { Task } from './registry.js';
 import { DEFAULTS } from './resources.js';
 import { decodeSignature } from './signature.js';
 import { etaToMillis } from './time.js';
-import type { Signature, TypedValue } from './types.js';
+import type { DeadLetterReason, Signature, TypedValue } from './types.js';
 
 export { settledOutcome } from './attempt.js';
 
@@ -133,8 +133,28 @@ export type Dispatcher = (signatures: readonly Signature[]) => Promise<unknown>;
  * ```
  */
 export interface WorkflowExtension {
+  /** A member's SUCCESS is stored (or a duplicate of it arrived). */
   memberSucceeded?(signature: Signature, results: readonly TypedValue[]): Promise<void>;
+  /** A member's FAILURE is stored for good, without a dead-letter mark (or a duplicate arrived). */
   memberFailed?(signature: Signature, error: string): Promise<void>;
+  /** A message for a revoked member arrived (the task was cancelled). */
+  memberRevoked?(signature: Signature): Promise<void>;
+  /** A member is being dead-lettered (any reason, `permanent-failure` included). */
+  memberDeadLettered?(
+    signature: Signature,
+    reason: DeadLetterReason,
+    detail: string,
+  ): Promise<void>;
+  /**
+   * Handles a chord's deadline signature (`chordDeadlineSignature` in `workflow.ts`), before the
+   * registration check; resolves `false` when the signature is not one.
+   */
+  chordDeadline?(signature: Signature): Promise<boolean>;
+  /**
+   * The members' results of a chord callback sent by reference (header `machinery.chordResults`),
+   * in group order: offered to the task as `ctx.chordResults()`.
+   */
+  chordResults?(signature: Signature): AsyncIterable<TypedValue[]>;
 }
 
 /**
@@ -266,6 +286,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
       if (eta > clock.now()) {
         attempt.log.debug('not due yet', { eta: sig.ETA });
         return { kind: 'not-due', uuid: sig.UUID, eta, signature: sig };
+      }
+    }
+
+    const { workflow } = settings;
+    if (workflow.chordDeadline !== undefined && sig.GroupUUID === '') {
+      const chordDeadline = workflow.chordDeadline;
+      const handled = await attempt.port('workflow.chordDeadline', () =>
+        chordDeadline.call(workflow, sig),
+      );
+      if (handled) {
+        const stop = await attempt.claim();
+        return stop ?? (await attempt.succeed([]));
       }
     }
 

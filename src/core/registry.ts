@@ -58,7 +58,7 @@ import {
 import { ArgTypeError, TaskDefinitionError, UnregisteredTaskError } from './errors.js';
 import type { Logger } from './logger.js';
 import { newSignature, type SignatureOptions } from './signature.js';
-import type { Arg, ArgType, ArgValue, ScalarType, Signature } from './types.js';
+import type { Arg, ArgType, ArgValue, ScalarType, Signature, TypedValue } from './types.js';
 
 /**
  * What a running task knows about itself.
@@ -94,6 +94,12 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Milliseconds left before the invocation is stopped. */
   remainingTimeMs(): number;
+  /**
+   * A chord callback's members' results, one member's typed results at a time in group order,
+   * present when they travel by reference (too large to append to the args; header
+   * `machinery.chordResults`). Reading more than `CHORD_DEFAULTS.chordResultsMaxBytes` throws.
+   */
+  readonly chordResults?: () => AsyncIterable<TypedValue[]>;
 }
 
 /** The 64-bit integer types that {@link bigintArg} accepts, and their slices. */

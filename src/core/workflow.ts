@@ -21,7 +21,9 @@
  *
  * @module
  */
-import { newChordUUID, newGroupUUID, newTaskUUID } from './signature.js';
+import { QUEUES } from './resources.js';
+import { deriveTaskUUID, newChordUUID, newGroupUUID, newTaskUUID } from './signature.js';
+import { formatEta } from './time.js';
 import type { Signature } from './types.js';
 
 /** Header holding a member's index in its group (a number). */
@@ -32,6 +34,19 @@ export const GROUP_INDEX_HEADER = 'machinery.groupIndex';
  * `GroupUUID`; the worker reads the results and offers them as `ctx.chordResults()`.
  */
 export const CHORD_RESULTS_HEADER = 'machinery.chordResults';
+
+/**
+ * Header (and task name) of a chord's deadline signature: its value is the `GroupUUID`. The
+ * worker's chord extension handles it (fails the chord `expired` if it still waits); no task of
+ * that name is registered.
+ */
+export const CHORD_DEADLINE_HEADER = 'machinery.chordDeadline';
+
+/**
+ * How long a chord may wait for its members by default, ms: the task DLQ's retention (after it, a
+ * dead-lettered member can no longer be redriven).
+ */
+export const DEFAULT_CHORD_DEADLINE_MS = QUEUES.tasksDlq.retentionSeconds * 1000;
 
 /**
  * Sizes of the group records (see `docs/design.md §3`).
@@ -328,4 +343,55 @@ export function newChord(group: Group, callback: Signature): Chord {
     group: { ...group, tasks: group.tasks.map((t) => ({ ...t, ChordCallback: cb })) },
     callback: cb,
   };
+}
+
+/**
+ * The signature that fails a chord `expired` at its deadline if it still waits: send it with the
+ * chord's members (the dispatcher routes it by its ETA: the delay queue, or a one-time Scheduler
+ * schedule beyond 15 minutes). Its UUID is derived from the group, so re-sends are duplicates.
+ *
+ * @example
+ * ```ts
+ * const deadline = chordDeadlineSignature(chord, Date.now() + DEFAULT_CHORD_DEADLINE_MS);
+ * await dispatch([...chord.group.tasks, deadline], deps);
+ * ```
+ */
+export function chordDeadlineSignature(chord: Chord, deadline: number): Signature {
+  const { groupUUID } = chord.group;
+  return {
+    UUID: deriveTaskUUID(groupUUID, 'deadline'),
+    Name: CHORD_DEADLINE_HEADER,
+    RoutingKey: chord.callback.RoutingKey,
+    ETA: formatEta(deadline),
+    GroupUUID: '',
+    GroupTaskCount: 0,
+    Args: [],
+    Headers: { [CHORD_DEADLINE_HEADER]: groupUUID },
+    Priority: 0,
+    Immutable: true,
+    RetryCount: 0,
+    RetryTimeout: 0,
+    OnSuccess: null,
+    OnError: null,
+    ChordCallback: chord.callback,
+    BrokerMessageGroupId: '',
+    SQSReceiptHandle: '',
+    StopTaskDeletionOnError: false,
+    IgnoreWhenTaskNotRegistered: false,
+  };
+}
+
+/**
+ * The group a chord deadline signature concerns, or `undefined` for any other signature.
+ *
+ * @example
+ * ```ts
+ * chordDeadlineGroup(chordDeadlineSignature(chord, at)); // chord.group.groupUUID
+ * ```
+ */
+export function chordDeadlineGroup(signature: Signature): string | undefined {
+  const g = signature.Headers[CHORD_DEADLINE_HEADER];
+  return signature.Name === CHORD_DEADLINE_HEADER && typeof g === 'string' && g !== ''
+    ? g
+    : undefined;
 }
