@@ -65,6 +65,7 @@ import { ConfigError } from '../aws/errors.js';
 import { DynamoDbFailureLedger } from '../aws/ledger.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
 import { type Clock, setLongTimeout, systemClock } from '../core/clock.js';
+import { forEachConcurrently } from '../core/concurrency.js';
 import { resend } from '../core/dispatch.js';
 import { classifyFault, MachineryError } from '../core/errors.js';
 import { type FailureLedger, judgeUnclassifiedFault } from '../core/ledger.js';
@@ -285,31 +286,6 @@ function splitByGroup(records: readonly SQSRecord[]): SQSRecord[][] {
     group.push(record);
   }
   return groups;
-}
-
-/**
- * Runs `fn` on every item with at most `limit` at once. Waits for all of them, then throws the
- * first error if any did (no task is left running behind the caller's back).
- */
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (errors.length > 0) throw errors[0];
 }
 
 /**
