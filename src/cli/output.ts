@@ -5,7 +5,9 @@
  *   slice as JSON with big integers as bare digits), several results as a JSON array, none as
  *   nothing.
  * - JSON (`--json`): `{"uuid","state","results":[{"type","value"}],"error"}` for `send` and
- *   `{"uuid","name","state","results","error","createdAt","updatedAt"}` for `status`; integers
+ *   `{"uuid","name","state","results","error","createdAt","updatedAt","attempts","retries"}` for
+ *   `status` (`attempts`: attempts claimed so far, a redrive's fresh attempt included; `retries`:
+ *   retries used); integers
  *   beyond 2^53 are decimal strings (so any JSON parser reads them exactly), `[]byte` is base64,
  *   `results` is `null` until the task succeeded, times are ISO 8601 UTC.
  *
@@ -127,7 +129,7 @@ export function sendJson(task: {
  *
  * @example
  * ```ts
- * const doc = statusJson(record); // { uuid, name, state, results, error, createdAt, updatedAt }
+ * const doc = statusJson(record); // { uuid, name, state, results, error, createdAt, updatedAt, attempts, retries }
  * ```
  */
 export function statusJson(record: TaskRecord): {
@@ -138,6 +140,8 @@ export function statusJson(record: TaskRecord): {
   error: string | null;
   createdAt: string;
   updatedAt: string;
+  attempts: number;
+  retries: number;
 } {
   return {
     uuid: record.uuid,
@@ -147,6 +151,8 @@ export function statusJson(record: TaskRecord): {
     error: record.error,
     createdAt: new Date(record.createdAt).toISOString(),
     updatedAt: new Date(record.updatedAt).toISOString(),
+    attempts: record.attempt,
+    retries: record.retries,
   };
 }
 
@@ -173,6 +179,8 @@ export function formatStatus(record: TaskRecord): string {
     ]);
   }
   if (record.error !== null) rows.push(['error', record.error]);
+  rows.push(['attempt', String(record.attempt)]);
+  rows.push(['retries', String(record.retries)]);
   rows.push(['created', new Date(record.createdAt).toISOString()]);
   rows.push(['updated', new Date(record.updatedAt).toISOString()]);
   return rows.map(([k, v]) => `${`${k}:`.padEnd(9)}${v}\n`).join('');

@@ -260,6 +260,8 @@ describe('Command: machinery (against a running local up)', () => {
       'error',
       'createdAt',
       'updatedAt',
+      'attempts',
+      'retries',
     ]);
     expect(doc).toMatchObject({
       uuid,
@@ -267,6 +269,8 @@ describe('Command: machinery (against a running local up)', () => {
       state: 'SUCCESS',
       results: [{ type: 'string', value: 'a,bc' }],
       error: null,
+      attempts: 1,
+      retries: 0,
     });
     expect(new Date(doc.createdAt as string).toISOString()).toBe(doc.createdAt);
   });

@@ -145,7 +145,17 @@ describe('Function: statusJson', () => {
       error: null,
       createdAt: '2030-01-01T00:00:00.000Z',
       updatedAt: '2030-01-01T00:00:01.500Z',
+      attempts: 1,
+      retries: 0,
     });
+  });
+
+  it('gives the attempts claimed and the retries used', () => {
+    // Act
+    const doc = statusJson(record({ state: 'RETRY', results: null, attempt: 3, retries: 2 }));
+
+    // Assess
+    expect(doc).toMatchObject({ state: 'RETRY', attempts: 3, retries: 2 });
   });
 });
 
@@ -161,6 +171,8 @@ describe('Function: formatStatus', () => {
         'name:    add',
         'state:   SUCCESS',
         'results: 18446744073709551615 (uint64)',
+        'attempt: 1',
+        'retries: 0',
         'created: 2030-01-01T00:00:00.000Z',
         'updated: 2030-01-01T00:00:01.500Z',
         '',
