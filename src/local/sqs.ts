@@ -17,10 +17,9 @@
  */
 
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startFauxqs } from 'fauxqs';
+import { importEmulatorPackage, packageDirectory } from './emulator-packages.js';
 
 /**
  * The account id fauxqs puts in every queue ARN and URL.
@@ -72,12 +71,9 @@ interface ListeningApp {
 
 /** Finds fauxqs's `dist/` directory (its `exports` map hides the files we need). */
 function fauxqsDistDir(): string | undefined {
-  const require = createRequire(import.meta.url);
-  for (const base of require.resolve.paths('fauxqs') ?? []) {
-    const dist = join(base, 'fauxqs', 'dist');
-    if (existsSync(join(dist, 'sqs', 'sqsStore.js'))) return dist;
-  }
-  return undefined;
+  const dir = packageDirectory('fauxqs');
+  const dist = dir === undefined ? undefined : join(dir, 'dist');
+  return dist !== undefined && existsSync(join(dist, 'sqs', 'sqsStore.js')) ? dist : undefined;
 }
 
 /**
@@ -129,6 +125,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
   const region = options.region ?? 'us-east-1';
   const preferred = await startWithIpQueueUrls(port, region);
   if (preferred) return preferred;
+  const { startFauxqs } = await importEmulatorPackage('fauxqs', () => import('fauxqs'));
   const server = await startFauxqs({ port, logger: false, defaultRegion: region });
   let stopped: Promise<void> | undefined;
   return {

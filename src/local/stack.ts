@@ -13,6 +13,8 @@
 
 import { type Clock, systemClock } from '../core/clock.js';
 import { type LocalDynamoDb, startDynamoDbLocal } from './dynamodb.js';
+import { missingEmulatorPackages } from './emulator-packages.js';
+import { EmulatorPackageMissingError } from './errors.js';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -105,6 +107,11 @@ export interface LocalEmulators {
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<LocalEmulators> {
   const region = options.region ?? LOCAL_REGION;
   const given = options.endpoints ?? {};
+  // The emulators to start are optional peer dependencies: name every one not installed at once.
+  const missing = missingEmulatorPackages().filter((name) =>
+    name === 'fauxqs' ? !given.sqs : !given.dynamodb,
+  );
+  if (missing.length > 0) throw new EmulatorPackageMissingError(missing);
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     const results = await Promise.allSettled(

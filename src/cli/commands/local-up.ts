@@ -16,6 +16,8 @@
  *
  * @module
  */
+
+import { assertEmulatorPackages } from '../../local/emulator-packages.js';
 import { formatEnvFile, LOCAL_ENV_FILE } from '../config.js';
 import { describeError, EXIT } from '../errors.js';
 import { watchLauncher } from '../launcher.js';
@@ -77,6 +79,8 @@ function stopRequests(onRepeat: (signal: string) => void): {
 export async function localUp(opts: LocalUpOptions, io: CliIO): Promise<number> {
   // A bad --tasks module is a usage error before anything starts or is locked.
   const tasks = opts.tasks ? await loadTasksModule(opts.tasks, io.cwd) : await exampleLocalTasks();
+  // So are missing emulator packages (optional peer dependencies of an installed package).
+  assertEmulatorPackages();
   const lock = acquireLocalLock(io.cwd);
   const restoreStdout = redirectStdoutToStderr();
   const stop = stopRequests((signal) => {
