@@ -104,6 +104,27 @@ export class PublishError extends MachineryError {
   }
 }
 
+/**
+ * The SQS endpoint has no message move tasks (`StartMessageMoveTask`, `ListMessageMoveTasks`): it
+ * answered an unknown-action error, as emulators such as fauxqs do. Callers fall back to moving
+ * messages themselves, or say that the API is missing.
+ *
+ * @example
+ * ```ts
+ * try { await startMoveTask(sqs, input); }
+ * catch (e) { if (e instanceof MoveTasksUnsupportedError) await redriveByLoop(); }
+ * ```
+ */
+export class MoveTasksUnsupportedError extends MachineryError {
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(
+      'MOVE_TASKS_UNSUPPORTED',
+      `this SQS endpoint does not implement message move tasks (${operation} is an unknown action)`,
+      options,
+    );
+  }
+}
+
 /** Where an AWS error happened, to word the sentence. */
 export interface AwsErrorContext {
   /** Service name as people know it: `'SQS'`, `'DynamoDB'`, `'EventBridge Scheduler'`. */

@@ -90,6 +90,32 @@ function commanderParser<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
+/** Options of `machinery dlq show`, `redrive-status`. */
+export interface DlqOptions {
+  queue?: 'task' | 'delay' | 'scheduler';
+  json?: boolean;
+  local?: boolean;
+}
+
+/** Options of `machinery dlq list`. */
+export interface DlqListOptions extends DlqOptions {
+  limit: number;
+}
+
+/** Options of `machinery dlq redrive`, `purge`. */
+export interface DlqRedriveOptions extends DlqOptions {
+  uuid?: string[];
+  maxPerSecond?: number;
+  yes?: boolean;
+}
+
+function parsePositive(text: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || Number(text) > max) {
+    throw new UsageError(`must be a whole number from 1 to ${max}, got '${text}'`);
+  }
+  return Number(text.trim());
+}
+
 function parseRetry(text: string): number {
   if (!/^\d+$/.test(text.trim()))
     throw new UsageError(`must be a whole number >= 0, got '${text}'`);
@@ -206,6 +232,88 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .action(async () => {
       const { demo } = await import('./commands/demo.js');
       setExitCode(await demo(io));
+    });
+
+  const dlq = program
+    .command('dlq')
+    .description('the dead-letter queues: list, show, redrive, redrive-status, purge');
+  const queueOption = () =>
+    new Option('--queue <name>', 'which DLQ')
+      .choices(['task', 'delay', 'scheduler'])
+      .default('task');
+  const localOption = '--local';
+  const localHelp = 'use .machinery/local.env, whatever the environment says';
+  dlq
+    .command('list')
+    .description(
+      'list the messages of a DLQ with their reasons; SQS has no peek: listing receives them and releases them at once, so each receive count goes up by one',
+    )
+    .addOption(queueOption())
+    .addOption(
+      new Option('--limit <n>', 'list at most this many messages')
+        .default(50)
+        .argParser(commanderParser((t) => parsePositive(t))),
+    )
+    .option(
+      '--json',
+      'print [{"messageId","taskUUID","name","reason","detail","receiveCount","deadLetteredAt","messageGroupId","movedBySqs"}]',
+    )
+    .option(localOption, localHelp)
+    .action(async (opts: DlqListOptions) => {
+      const { dlqList } = await import('./commands/dlq.js');
+      setExitCode(await dlqList(opts, io));
+    });
+  dlq
+    .command('show')
+    .description(
+      "show one DLQ message: its signature, reason and detail, and the task's state and attempts (a receive, like list)",
+    )
+    .argument('<id>', 'task UUID or DLQ message id')
+    .addOption(queueOption().default(undefined, 'every DLQ'))
+    .option('--json', 'print the entry of list plus "queue", "signature" and "task"')
+    .option(localOption, localHelp)
+    .action(async (id: string, opts: DlqOptions) => {
+      const { dlqShow } = await import('./commands/dlq.js');
+      setExitCode(await dlqShow(id, opts, io));
+    });
+  dlq
+    .command('redrive')
+    .description(
+      'send DLQ messages back to run again (a fresh attempt each); redriven FIFO messages join the tail of their message groups',
+    )
+    .addOption(queueOption())
+    .option('--uuid <uuid...>', 'only the messages of these tasks')
+    .addOption(
+      new Option('--max-per-second <n>', 'messages per second, 1 to 500').argParser(
+        commanderParser((t) => parsePositive(t, 500)),
+      ),
+    )
+    .option('--yes', 'do not ask (required when not on a terminal)')
+    .option('--json', 'print {"method","queue","moved",…}')
+    .option(localOption, localHelp)
+    .action(async (opts: DlqRedriveOptions) => {
+      const { dlqRedrive } = await import('./commands/dlq.js');
+      setExitCode(await dlqRedrive(opts, io));
+    });
+  dlq
+    .command('redrive-status')
+    .description('the running and recent message move tasks of a DLQ (ListMessageMoveTasks)')
+    .addOption(queueOption())
+    .option('--json', 'print {"queue","supported","tasks"}')
+    .option(localOption, localHelp)
+    .action(async (opts: DlqOptions) => {
+      const { dlqRedriveStatus } = await import('./commands/dlq.js');
+      setExitCode(await dlqRedriveStatus(opts, io));
+    });
+  dlq
+    .command('purge')
+    .description('delete every message of a DLQ for good')
+    .addOption(queueOption())
+    .option('--yes', 'required: the messages are gone for good')
+    .option(localOption, localHelp)
+    .action(async (opts: DlqRedriveOptions) => {
+      const { dlqPurge } = await import('./commands/dlq.js');
+      setExitCode(await dlqPurge(opts, io));
     });
 
   return program;

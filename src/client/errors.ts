@@ -59,3 +59,25 @@ export class ResultTimeoutError extends MachineryError {
     this.lastState = lastState;
   }
 }
+
+/**
+ * A dead-letter queue redrive did not start or did not finish: a message move task already runs
+ * on the queue (`MOVE_TASK_RUNNING`), the move task failed (`MOVE_TASK_FAILED`), or some messages
+ * could not be sent back (`REDRIVE_INCOMPLETE`: they stay in the DLQ; running the redrive again
+ * is safe).
+ *
+ * @example
+ * ```ts
+ * try { await dlqs.redrive({ queue: 'task' }); }
+ * catch (e) { if (e instanceof RedriveError && e.code === 'MOVE_TASK_RUNNING') console.error(e.message); }
+ * ```
+ */
+export class RedriveError extends MachineryError {
+  constructor(
+    code: 'MOVE_TASK_RUNNING' | 'MOVE_TASK_FAILED' | 'REDRIVE_INCOMPLETE',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
