@@ -91,6 +91,8 @@ export class MessageTooLargeError extends MessageRejectedError {
 export class PublishError extends MachineryError {
   /** UUIDs of the signatures that were not sent. */
   readonly unsent: string[];
+  /** Why they were not sent (SQS's error codes and messages). */
+  readonly detail: string;
 
   constructor(unsent: string[], detail: string, options?: { cause?: unknown }) {
     const shown = unsent.slice(0, 10).join(', ');
@@ -101,6 +103,7 @@ export class PublishError extends MachineryError {
       options,
     );
     this.unsent = unsent;
+    this.detail = detail;
   }
 }
 
