@@ -337,7 +337,14 @@ export class ChordExtension implements WorkflowExtension {
     const now = this.#now();
     const rec = await groups.getGroup(groupUUID, { now });
     if (rec?.kind != null && rec.total !== null) {
-      return groups.memberUUIDs(groupUUID, rec.total, { now });
+      const members = await groups.memberUUIDs(groupUUID, rec.total, { now });
+      if (members.length !== rec.total) {
+        throw new WorkflowError(
+          `group ${groupUUID} lists ${members.length} of its ${rec.total} members (a page is missing)`,
+          { groupUUID },
+        );
+      }
+      return members;
     }
     if (rec?.taskUUIDs != null) return rec.taskUUIDs;
     const counted = await groups.countedMembers(groupUUID, { now });
