@@ -20,14 +20,24 @@
  * @module
  */
 import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
+import { PublishError } from '../aws/errors.js';
 import type { MachineryConfig } from '../aws/settings.js';
+import { messageGroupId } from '../aws/sqs-broker.js';
+import { messageBytes } from '../core/bounds.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type DispatchRoute, dispatch } from '../core/dispatch.js';
-import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
+import type { Broker, PublishItem, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
 import { DEFAULTS } from '../core/resources.js';
 import { etaToMillis } from '../core/time.js';
 import type { Signature } from '../core/types.js';
 import { AsyncResult } from './async-result.js';
+import {
+  BATCHING_DEFAULTS,
+  type BatchingOptions,
+  type Place,
+  SendBatcher,
+  type Slot,
+} from './batcher.js';
 
 export { ConfigError } from '../aws/errors.js';
 export {
@@ -41,6 +51,7 @@ export {
 export { EtaParseError } from '../core/errors.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
+export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
 // Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
 export { ResultTimeoutError, TaskFailedError } from './errors.js';
@@ -78,6 +89,12 @@ export interface ClientConfig extends AdapterOptions {
   clock?: Clock;
   /** machinery's `ResultsExpireIn`: how long results live at least, seconds. @default 3600 */
   resultsExpireInSeconds?: number;
+  /**
+   * Automatic batching of {@link MachineryClient.sendTask}: concurrent sends to the task queue
+   * share `SendMessageBatch` requests (at most 10 messages, 1 MiB), each waiting at most
+   * `maxDelayMs` for others to join. @default BATCHING_DEFAULTS (on, 2 ms)
+   */
+  batching?: BatchingOptions;
 }
 
 /**
@@ -109,6 +126,12 @@ export interface MachineryClient {
    * queue (≤ 15 min) or an EventBridge schedule (later). Resolves with a handle on the task once
    * the message is sent; rejects when it could not be (nothing is silently dropped). Sending the
    * same signature again is safe: the PENDING write is conditional and FIFO deduplicates.
+   *
+   * Concurrent calls share `SendMessageBatch` requests ({@link ClientConfig.batching}): each call
+   * writes its PENDING record at once, and its message joins a batch of at most 10 sent when they
+   * are all written (or `maxDelayMs` after the batch's first call). A failure rejects only the
+   * call whose write or message failed. Concurrent sends of one message group reach the queue in
+   * the order they were called.
    */
   sendTask(signature: Signature, options?: SendOptions): Promise<AsyncResult>;
   /**
@@ -178,6 +201,25 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
   };
   const handle = (signature: Signature) =>
     new AsyncResult(signature.UUID, { backend: adapters.backend, clock, signature });
+  const batching = { ...BATCHING_DEFAULTS, ...config.batching };
+  const batcher = batching.enabled
+    ? new SendBatcher<PublishItem>(publishOutcomes(adapters.broker), batching)
+    : undefined;
+  // The batch place of a signature sent to the task queue now; none for an ETA in the future or
+  // a signature dispatch() refuses (it rejects the send).
+  const placeOf = (signature: Signature): Place | undefined => {
+    try {
+      const eta = etaToMillis(signature.ETA);
+      if (eta !== null && eta > clock.now()) return undefined;
+      return {
+        queue: signature.RoutingKey,
+        group: messageGroupId(signature),
+        bytes: messageBytes(signature),
+      };
+    } catch {
+      return undefined;
+    }
+  };
 
   return {
     config: adapters.config,
@@ -187,11 +229,23 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     async sendTask(signature, options = {}) {
       checkSchedulable([signature]);
       const dedup = options.deduplicationId;
-      await dispatch(
-        [signature],
-        deps,
-        dedup === undefined ? {} : { deduplicationId: () => dedup },
-      );
+      const dispatchOptions = dedup === undefined ? {} : { deduplicationId: () => dedup };
+      const place = batcher === undefined ? undefined : placeOf(signature);
+      if (batcher === undefined || place === undefined) {
+        await dispatch([signature], deps, dispatchOptions);
+        return handle(signature);
+      }
+      // The place is taken now, in call order; the message fills it after the PENDING write.
+      const slot = batcher.reserve(place);
+      try {
+        await dispatch(
+          [signature],
+          { ...deps, broker: slotBroker(slot, deps.broker) },
+          dispatchOptions,
+        );
+      } finally {
+        slot.cancel();
+      }
       return handle(signature);
     },
     async sendTasks(signatures) {
@@ -211,6 +265,47 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     close() {
       adapters.destroy();
     },
+  };
+}
+
+/**
+ * The broker one batched send gives dispatch(): its message fills its batch place; any other
+ * publish (a delayed route) gives the place up and goes straight to the broker.
+ */
+function slotBroker(slot: Slot<PublishItem>, broker: Broker): Broker {
+  return {
+    publish(items) {
+      const [only] = items;
+      if (items.length === 1 && only !== undefined) return slot.fill(only);
+      slot.cancel();
+      return broker.publish(items);
+    },
+    publishDelayed(items) {
+      slot.cancel();
+      return broker.publishDelayed(items);
+    },
+  };
+}
+
+/**
+ * Sends a batch with `broker.publish` (one `SendMessageBatch` for at most 10 messages and 1 MiB)
+ * and gives each message its outcome: a {@link PublishError} naming only that message when the
+ * broker reports it unsent, the broker's error for all when the whole call failed.
+ */
+function publishOutcomes(broker: Broker): (items: PublishItem[]) => Promise<unknown[]> {
+  return async (items) => {
+    try {
+      await broker.publish(items);
+      return items.map(() => undefined);
+    } catch (e) {
+      if (!(e instanceof PublishError)) throw e;
+      const unsent = new Set(e.unsent);
+      return items.map(({ signature }) =>
+        unsent.has(signature.UUID)
+          ? new PublishError([signature.UUID], e.detail, { cause: e })
+          : undefined,
+      );
+    }
   };
 }
 
