@@ -129,7 +129,9 @@ describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
     expect(JSON.parse(redriven.stdout)).toMatchObject({ method: 'loop', queue: 'task', moved: 1 });
     expect(redriven.stderr).toContain('does not implement message move tasks');
     expect(redriven.stderr).toContain('tail of their message groups');
-    expect(await sent.get({ timeoutMs: 20_000 })).toEqual([42]);
+    // The item stays FAILURE (dead-lettered) until the worker claims the redriven message.
+    await waitFor(async () => (await client.getState(sent.uuid))?.state === 'SUCCESS' || undefined);
+    expect(await sent.get()).toEqual([42]);
     const state = await client.getState(sent.uuid);
     expect(state).toMatchObject({ state: 'SUCCESS', attempt: 1, deadLettered: false });
     expect(lateRuns).toBe(1);
