@@ -108,6 +108,10 @@ export class Machinery extends Construct implements MachineryGrantTargets {
   readonly taskQueue: sqs.Queue;
   /** The FIFO dead-letter queue of the task queue. */
   readonly taskDlq: sqs.Queue;
+  /** The FIFO high-priority task queue (its own event source on the worker). */
+  readonly highTaskQueue: sqs.Queue;
+  /** The FIFO dead-letter queue of the high-priority task queue. */
+  readonly highTaskDlq: sqs.Queue;
   /** The standard delay queue (ETAs up to 15 minutes; Scheduler targets). */
   readonly delayQueue: sqs.Queue;
   /** The dead-letter queue of the delay queue. */
@@ -118,6 +122,8 @@ export class Machinery extends Construct implements MachineryGrantTargets {
   readonly taskStatesTable: dynamodb.ITable;
   /** `group_metas`. */
   readonly groupMetasTable: dynamodb.ITable;
+  /** `workers`: the alive records of running workers. */
+  readonly workersTable: dynamodb.ITable;
   /** The schedule group of one-time and periodic schedules. */
   readonly scheduleGroup: scheduler.CfnScheduleGroup;
   /** Name of {@link Machinery.scheduleGroup}. */
@@ -159,6 +165,8 @@ export class Machinery extends Construct implements MachineryGrantTargets {
     this.queues = buildQueues(this, this.names);
     this.taskQueue = this.queues.tasks;
     this.taskDlq = this.queues.tasksDlq;
+    this.highTaskQueue = this.queues.highTasks;
+    this.highTaskDlq = this.queues.highTasksDlq;
     this.delayQueue = this.queues.delay;
     this.delayDlq = this.queues.delayDlq;
     this.schedulerDlq = this.queues.schedulerDlq;
@@ -166,6 +174,7 @@ export class Machinery extends Construct implements MachineryGrantTargets {
     const tables = buildTables(this, props, this.names);
     this.taskStatesTable = tables.taskStates;
     this.groupMetasTable = tables.groupMetas;
+    this.workersTable = tables.workers;
 
     const schedules = buildScheduler(this, this.names, this.queues);
     this.scheduleGroup = schedules.group;
@@ -183,6 +192,9 @@ export class Machinery extends Construct implements MachineryGrantTargets {
       groupMetasTable: this.groupMetasTable.tableName,
       scheduleGroup: this.scheduleGroupName,
       schedulerRoleArn: this.schedulerRole.roleArn,
+      highTaskQueueUrl: this.highTaskQueue.queueUrl,
+      highDlqUrl: this.highTaskDlq.queueUrl,
+      workersTable: this.workersTable.tableName,
     });
 
     const { worker, forwarder } = buildFunctions(this, props, this.environment, this.queues);

@@ -1,5 +1,5 @@
 /**
- * The DynamoDB tables of a machinery deployment, `task_states` and `group_metas`, keyed as
+ * The DynamoDB tables of a machinery deployment, `task_states`, `group_metas` and `workers`, keyed as
  * `src/core/resources.ts` says: an existing table when the props give one, otherwise a new
  * on-demand table with TTL, point-in-time recovery and encryption, retained on stack deletion by
  * default. Access to them is granted by `grants.ts`; checking an existing table's key is
@@ -25,6 +25,8 @@ export interface MachineryTables {
   readonly taskStates: dynamodb.ITable;
   /** `group_metas`. */
   readonly groupMetas: dynamodb.ITable;
+  /** `workers`: the alive records of running workers (always new). */
+  readonly workers: dynamodb.ITable;
 }
 
 /**
@@ -46,6 +48,7 @@ export function buildTables(
       buildTable(scope, 'taskStates', props, names)) as dynamodb.ITable,
     groupMetas: (props.existingGroupMetasTable ??
       buildTable(scope, 'groupMetas', props, names)) as dynamodb.ITable,
+    workers: buildTable(scope, 'workers', props, names) as dynamodb.ITable,
   };
 }
 

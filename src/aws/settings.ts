@@ -26,7 +26,7 @@
  *
  * | setting | rule |
  * | --- | --- |
- * | task queue, its DLQ | an `http(s)://host/<account>/<name>.fifo` SQS queue URL |
+ * | task queue, its DLQ, high-priority queue, its DLQ | an `http(s)://host/<account>/<name>.fifo` SQS queue URL |
  * | delay queue, its DLQ, Scheduler DLQ | an `http(s)://host/<account>/<name>` standard queue URL |
  * | tables | DynamoDB's rule: 3-255 letters, digits, `_`, `-`, `.` |
  * | schedule group | EventBridge Scheduler's rule: 1-64 letters, digits, `_`, `-`, `.` |
@@ -37,7 +37,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENV, MACHINERY_ENV_KEYS, type MachineryEnvKey } from '../core/resources.js';
+import {
+  ENV,
+  MACHINERY_ENV_KEYS,
+  type MachineryEnvKey,
+  OPTIONAL_ENV_KEYS,
+} from '../core/resources.js';
 import type { AwsClientOptions } from './config.js';
 import { ConfigError } from './errors.js';
 
@@ -105,6 +110,12 @@ export interface MachineryConfig extends Record<MachineryEnvKey, string> {
   scheduleGroup: string;
   /** `MACHINERY_SCHEDULER_ROLE_ARN`. */
   schedulerRoleArn: string;
+  /** `MACHINERY_HIGH_TASK_QUEUE_URL`: the FIFO high-priority task queue (optional: unset = off). */
+  highTaskQueueUrl: string;
+  /** `MACHINERY_HIGH_DLQ_URL`: the FIFO dead-letter queue of the high-priority queue (optional). */
+  highDlqUrl: string;
+  /** `MACHINERY_WORKERS_TABLE`: the workers' alive records (optional: unset = liveness off). */
+  workersTable: string;
 }
 
 /**
@@ -147,6 +158,9 @@ const SESSION_TOKEN_ENV = 'AWS_SESSION_TOKEN';
 
 /** Every key of `ENV`, in the order `.machinery/local.env` lists them. */
 const ALL_ENV_KEYS = Object.keys(ENV) as (keyof typeof ENV)[];
+
+/** The names of the variables a configuration may leave unset (`OPTIONAL_ENV_KEYS`). */
+const OPTIONAL_NAMES: ReadonlySet<string> = new Set(OPTIONAL_ENV_KEYS.map((k) => ENV[k]));
 
 const ENV_HINT =
   "run `machinery local up` and load .machinery/local.env, or export the deployed stack's outputs";
@@ -221,8 +235,8 @@ export function parseEnvFile(text: string, describe = LOCAL_ENV_FILE): Record<st
 
 /**
  * Formats the `ENV` variables as `.machinery/local.env` holds them: one `KEY=VALUE` line per
- * variable, in `ENV` order, no `export`, no quotes. Every variable must be present and free of
- * line breaks.
+ * variable, in `ENV` order, no `export`, no quotes. Every variable must be present (those of
+ * `OPTIONAL_ENV_KEYS` are left out when absent) and free of line breaks.
  *
  * @example
  * ```ts
@@ -233,6 +247,7 @@ export function formatEnvFile(values: Readonly<Record<string, string>>): string 
   return ALL_ENV_KEYS.map((key) => {
     const name = ENV[key];
     const value = values[name];
+    if (value === undefined && OPTIONAL_NAMES.has(name)) return '';
     if (value === undefined) throw new RangeError(`formatEnvFile: ${name} is missing`);
     if (/[\r\n]/.test(value)) throw new RangeError(`formatEnvFile: ${name} contains a line break`);
     return `${name}=${value}\n`;
@@ -241,7 +256,8 @@ export function formatEnvFile(values: Readonly<Record<string, string>>): string 
 
 /**
  * The source of a `.machinery/local.env` text read from `path`: every `ENV` variable must be in
- * it (else a {@link ConfigError} naming the missing ones); its credentials are explicit.
+ * it, except those of `OPTIONAL_ENV_KEYS` (else a {@link ConfigError} naming the missing ones);
+ * its credentials are explicit.
  *
  * @example
  * ```ts
@@ -251,7 +267,9 @@ export function formatEnvFile(values: Readonly<Record<string, string>>): string 
 export function localEnvSource(path: string, text: string): SettingsSource {
   const describe = `${LOCAL_ENV_FILE} (${path})`;
   const variables = parseEnvFile(text, describe);
-  const missing = ALL_ENV_KEYS.map((k) => ENV[k]).filter((name) => !variables[name]);
+  const missing = ALL_ENV_KEYS.map((k) => ENV[k]).filter(
+    (name) => !variables[name] && !OPTIONAL_NAMES.has(name),
+  );
   if (missing.length > 0) {
     throw new ConfigError(
       `${describe} is incomplete (missing ${missing.join(', ')}): restart \`machinery local up\``,
@@ -395,6 +413,9 @@ const CHECKS: { readonly [K in MachineryEnvKey]: Check } = {
   schedulerDlqUrl: queueUrl(false),
   taskStatesTable: tableName,
   groupMetasTable: tableName,
+  highTaskQueueUrl: queueUrl(true),
+  highDlqUrl: queueUrl(true),
+  workersTable: tableName,
   scheduleGroup: (value) =>
     /^[A-Za-z0-9_.-]{1,64}$/.test(value)
       ? undefined

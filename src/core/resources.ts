@@ -82,6 +82,14 @@ export const DEFAULTS = {
    * @default 128
    */
   maxUuidLength: 128,
+  /**
+   * Smallest `Priority` that sends a task to the high-priority queue when one is configured and
+   * the send names no queue. machinery's `Priority` is a `uint8` (0-255) that its AMQP broker
+   * passes on as the message priority; RabbitMQ advises priorities of 1-10, and Go producers leave
+   * it 0. 5 splits that 1-10 range in two, so a task that says nothing stays on the default queue.
+   * @default 5
+   */
+  highPriorityThreshold: 5,
 } as const;
 
 /**
@@ -106,7 +114,14 @@ export const METRICS = {
 } as const;
 
 /** Logical ids of the queues. */
-export type QueueId = 'tasks' | 'tasksDlq' | 'delay' | 'delayDlq' | 'schedulerDlq';
+export type QueueId =
+  | 'tasks'
+  | 'tasksDlq'
+  | 'highTasks'
+  | 'highTasksDlq'
+  | 'delay'
+  | 'delayDlq'
+  | 'schedulerDlq';
 
 /**
  * What a queue is, independent of where it is created.
@@ -158,6 +173,24 @@ export const QUEUES: { readonly [K in QueueId]: QueueSpec & { readonly id: K } }
     retentionSeconds: 14 * DAY,
     highThroughput: true,
   },
+  /** The high-priority task queue: the task queue's rules, its own event source and DLQ. */
+  highTasks: {
+    id: 'highTasks',
+    baseName: 'tasks-high.fifo',
+    fifo: true,
+    visibilityTimeoutSeconds: taskVisibility,
+    retentionSeconds: 4 * DAY,
+    highThroughput: true,
+    redrive: { deadLetterQueue: 'highTasksDlq', maxReceiveCount: DEFAULTS.maxReceiveCount },
+  },
+  highTasksDlq: {
+    id: 'highTasksDlq',
+    baseName: 'tasks-high-dlq.fifo',
+    fifo: true,
+    visibilityTimeoutSeconds: taskVisibility,
+    retentionSeconds: 14 * DAY,
+    highThroughput: true,
+  },
   delay: {
     id: 'delay',
     baseName: 'delay',
@@ -186,7 +219,7 @@ export const QUEUES: { readonly [K in QueueId]: QueueSpec & { readonly id: K } }
 };
 
 /** Logical ids of the tables. */
-export type TableId = 'taskStates' | 'groupMetas';
+export type TableId = 'taskStates' | 'groupMetas' | 'workers';
 
 /**
  * What a DynamoDB table is: on-demand, TTL on {@link TableSpec.ttlAttribute}, a string partition
@@ -225,6 +258,13 @@ export const TABLES: { readonly [K in TableId]: TableSpec & { readonly id: K } }
     partitionKey: 'GroupUUID',
     ttlAttribute: 'TTL',
   },
+  /** The alive records of running workers (liveness): one item per worker, lapsing by `TTL`. */
+  workers: {
+    id: 'workers',
+    baseName: 'workers',
+    partitionKey: 'WorkerId',
+    ttlAttribute: 'TTL',
+  },
 };
 
 /** Base name of the EventBridge Scheduler schedule group. */
@@ -235,7 +275,8 @@ export const SCHEDULER_ROLE_BASE_NAME = 'machinery-scheduler';
 
 /**
  * The environment variables every command, the SDK client and the handlers read (a contract:
- * `.machinery/local.env` holds exactly these lines).
+ * `.machinery/local.env` holds exactly these lines; those of {@link OPTIONAL_ENV_KEYS} may be
+ * missing from other sources).
  *
  * @example
  * ```ts
@@ -258,6 +299,9 @@ export const ENV = {
   groupMetasTable: 'MACHINERY_GROUP_METAS_TABLE',
   scheduleGroup: 'MACHINERY_SCHEDULE_GROUP',
   schedulerRoleArn: 'MACHINERY_SCHEDULER_ROLE_ARN',
+  highTaskQueueUrl: 'MACHINERY_HIGH_TASK_QUEUE_URL',
+  highDlqUrl: 'MACHINERY_HIGH_DLQ_URL',
+  workersTable: 'MACHINERY_WORKERS_TABLE',
 } as const;
 
 /**
@@ -283,6 +327,23 @@ export type MachineryEnvKey = {
 export const MACHINERY_ENV_KEYS: readonly MachineryEnvKey[] = (
   Object.keys(ENV) as (keyof typeof ENV)[]
 ).filter((k): k is MachineryEnvKey => ENV[k].startsWith('MACHINERY_'));
+
+/**
+ * The `ENV` keys a deployment may leave unset: each turns a feature on (the high-priority queue and
+ * its DLQ; the workers' alive records), and a deployment without it works with the feature off.
+ * Every other `MACHINERY_*` variable of a complete configuration (`.machinery/local.env`, a
+ * stack's outputs) is always there.
+ *
+ * @example
+ * ```ts
+ * OPTIONAL_ENV_KEYS.includes('highTaskQueueUrl'); // true
+ * ```
+ */
+export const OPTIONAL_ENV_KEYS: readonly MachineryEnvKey[] = [
+  'highTaskQueueUrl',
+  'highDlqUrl',
+  'workersTable',
+];
 
 /**
  * Concrete names of every resource for one deployment (or one local run / one test).
@@ -320,6 +381,8 @@ export function resourceNames(prefix = ''): ResourceNames {
     queues: {
       tasks: q('tasks'),
       tasksDlq: q('tasksDlq'),
+      highTasks: q('highTasks'),
+      highTasksDlq: q('highTasksDlq'),
       delay: q('delay'),
       delayDlq: q('delayDlq'),
       schedulerDlq: q('schedulerDlq'),
@@ -327,6 +390,7 @@ export function resourceNames(prefix = ''): ResourceNames {
     tables: {
       taskStates: `${prefix}${TABLES.taskStates.baseName}`,
       groupMetas: `${prefix}${TABLES.groupMetas.baseName}`,
+      workers: `${prefix}${TABLES.workers.baseName}`,
     },
     scheduleGroup: `${prefix}${SCHEDULE_GROUP_BASE_NAME}`,
     schedulerRole: `${prefix}${SCHEDULER_ROLE_BASE_NAME}`,

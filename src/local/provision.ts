@@ -207,6 +207,9 @@ export function stackEnv(
     [ENV.groupMetasTable]: stack.names.tables.groupMetas,
     [ENV.scheduleGroup]: stack.names.scheduleGroup,
     [ENV.schedulerRoleArn]: stack.schedulerRoleArn,
+    [ENV.highTaskQueueUrl]: stack.queueUrls.highTasks,
+    [ENV.highDlqUrl]: stack.queueUrls.highTasksDlq,
+    [ENV.workersTable]: stack.names.tables.workers,
   };
   return env;
 }
@@ -252,8 +255,10 @@ async function createTable(
 }
 
 /**
- * Creates every queue (dead-letter queues first, then the queues whose redrive policy names them),
- * both tables (on demand, TTL on `TTL`) and the schedule group, under `prefix`.
+ * Creates every queue (dead-letter queues first, then the queues whose redrive policy names them:
+ * the task queue, the high-priority task queue, the delay queue), every table of `TABLES` (on
+ * demand, TTL on `TTL`: `task_states`, `group_metas`, `workers`) and the schedule group, under
+ * `prefix`.
  *
  * @example
  * ```ts
@@ -301,19 +306,12 @@ export async function provisionStack(
     const group = () =>
       scheduler.send(new CreateScheduleGroupCommand({ Name: names.scheduleGroup }));
     const [created] = await Promise.all([queues(), tables(), group()]);
-    const queueUrls = {
-      tasks: created.tasks.url,
-      tasksDlq: created.tasksDlq.url,
-      delay: created.delay.url,
-      delayDlq: created.delayDlq.url,
-      schedulerDlq: created.schedulerDlq.url,
+    const ids = Object.keys(created) as QueueId[];
+    const queueUrls = Object.fromEntries(ids.map((id) => [id, created[id].url])) as {
+      [K in QueueId]: string;
     };
-    const queueArns = {
-      tasks: created.tasks.arn,
-      tasksDlq: created.tasksDlq.arn,
-      delay: created.delay.arn,
-      delayDlq: created.delayDlq.arn,
-      schedulerDlq: created.schedulerDlq.arn,
+    const queueArns = Object.fromEntries(ids.map((id) => [id, created[id].arn])) as {
+      [K in QueueId]: string;
     };
     const schedulerRoleArn = `arn:aws:iam::${FAUXQS_ACCOUNT_ID}:role/${names.schedulerRole}`;
     const base = { region, credentials, endpoints, names, queueUrls, schedulerRoleArn };
