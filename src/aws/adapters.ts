@@ -5,11 +5,12 @@
  *
  * @module
  */
-import type { Broker, ResultBackend, Scheduler } from '../core/ports.js';
+import type { Broker, GroupBackend, ResultBackend, Scheduler } from '../core/ports.js';
 import type { MachineryEnvKey } from '../core/resources.js';
 import { type AwsClientOptions, type AwsClients, createAwsClients } from './config.js';
 import { DynamoDbResultBackend } from './dynamodb-backend.js';
 import { ConfigError } from './errors.js';
+import { DynamoDbGroupBackend } from './group-backend.js';
 import { schedulerFromConfig } from './scheduler.js';
 import {
   fromEnv,
@@ -57,6 +58,11 @@ export interface AdapterOptions {
    * `MACHINERY_DELAY_QUEUE_URL` and `MACHINERY_SCHEDULER_DLQ_URL` are all set, else none
    */
   scheduler?: Scheduler;
+  /**
+   * Use this group backend (groups and chords). @default a DynamoDB one on the `group_metas`
+   * table when `MACHINERY_GROUP_METAS_TABLE` is set, else none
+   */
+  groups?: GroupBackend;
 }
 
 /**
@@ -73,6 +79,8 @@ export interface Adapters {
   backend: ResultBackend;
   broker: Broker;
   scheduler: Scheduler | undefined;
+  /** Group and chord records, when the `group_metas` table is configured (or one was passed). */
+  groups: GroupBackend | undefined;
   /**
    * The scheduler, or a `ConfigError` naming the variables not set (`MACHINERY_SCHEDULE_GROUP`…),
    * the source, and `why` (what needed it).
@@ -138,12 +146,21 @@ export function createAdapters(
       ...(config.delayQueueUrl ? { delayQueueUrl: config.delayQueueUrl } : {}),
     });
   const scheduler = options.scheduler ?? schedulerFromConfig(config, clients);
+  const groups =
+    options.groups ??
+    (config.groupMetasTable === undefined
+      ? undefined
+      : new DynamoDbGroupBackend({
+          dynamodb: clients.dynamodb,
+          tableName: config.groupMetasTable,
+        }));
   return {
     config,
     clients,
     backend,
     broker,
     scheduler,
+    groups,
     requireScheduler(why) {
       if (scheduler !== undefined) return scheduler;
       const missing = SCHEDULER_SETTINGS.filter((k) => config[k] === undefined);

@@ -64,15 +64,28 @@ import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
 import { ConfigError } from '../aws/errors.js';
 import { DynamoDbFailureLedger } from '../aws/ledger.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
+import { ChordExtension, type ChordOptions } from '../core/chords.js';
 import { type Clock, setLongTimeout, systemClock } from '../core/clock.js';
 import { forEachConcurrently } from '../core/concurrency.js';
-import { resend } from '../core/dispatch.js';
+import { dispatch, resend } from '../core/dispatch.js';
 import { classifyFault, MachineryError } from '../core/errors.js';
 import { type FailureLedger, judgeUnclassifiedFault } from '../core/ledger.js';
 import { taskExpiresAt } from '../core/lifetime.js';
 import type { Logger as CoreLogger, LogFields } from '../core/logger.js';
-import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from '../core/ports.js';
-import { createProcessor, type ProcessorOptions, type TaskLookup } from '../core/processor.js';
+import type {
+  Broker,
+  Delivery,
+  GroupBackend,
+  ProcessOutcome,
+  ResultBackend,
+  Scheduler,
+} from '../core/ports.js';
+import {
+  createProcessor,
+  type Dispatcher,
+  type ProcessorOptions,
+  type TaskLookup,
+} from '../core/processor.js';
 import { createRegistry } from '../core/registry.js';
 import { DEFAULTS, METRICS } from '../core/resources.js';
 import { decodeSignature } from '../core/signature.js';
@@ -97,9 +110,45 @@ export interface ProcessorDeps {
   backend: ResultBackend;
   broker: Broker;
   scheduler: Scheduler | undefined;
+  /** Group and chord records, when the `group_metas` table is configured. */
+  groups: GroupBackend | undefined;
   clock: Clock;
   /** The worker's logger, as core's `Logger`. */
   logger: CoreLogger;
+}
+
+/**
+ * The chord extension and the dispatcher it shares with the processor, when there is a group
+ * backend and no workflow extension was given.
+ */
+function chordWiring(
+  deps: ProcessorDeps,
+  given: WorkerProcessorOptions | undefined,
+  chords: ChordOptions | undefined,
+  resultsExpireInSeconds: number,
+): Pick<ProcessorOptions, 'workflow' | 'dispatch'> {
+  if (deps.groups === undefined || given?.workflow !== undefined) return {};
+  const send: Dispatcher =
+    given?.dispatch ??
+    ((sigs) =>
+      dispatch(sigs, {
+        backend: deps.backend,
+        broker: deps.broker,
+        clock: deps.clock,
+        resultsExpireInSeconds,
+        ...(deps.scheduler === undefined ? {} : { scheduler: deps.scheduler }),
+      }));
+  const workflow = new ChordExtension(
+    {
+      groups: deps.groups,
+      results: deps.backend,
+      dispatch: send,
+      clock: deps.clock,
+      logger: deps.logger,
+    },
+    chords,
+  );
+  return { workflow, dispatch: send };
 }
 
 /** Tasks as `createRegistry` takes them: a list of definitions, or a record of name → task or function. */
@@ -162,6 +211,13 @@ export interface WorkerOptions extends AdapterOptions {
    * @default { streakLimit: 5, systemicMessages: 3, systemicWindowMs: 300_000 }
    */
   backstop?: { streakLimit?: number; systemicMessages?: number; systemicWindowMs?: number };
+  /**
+   * Limits of the chord protocol (inline results, the by-reference byte cap). The worker runs
+   * groups and chords (`ChordExtension`, `src/core/chords.ts`) whenever it has a group backend
+   * (`groups`, or the `group_metas` table configured) and `processorOptions.workflow` is not set.
+   * @default CHORD_DEFAULTS
+   */
+  chords?: ChordOptions;
   /** Claim no new record when less than this is left of the invocation, ms. @default 10_000 */
   safetyMarginMs?: number;
   /** Abort running tasks this long before the Lambda timeout, ms. @default 3_000 */
@@ -347,6 +403,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       backend: adapters.backend,
       broker: adapters.broker,
       scheduler: adapters.scheduler,
+      groups: adapters.groups,
       clock,
       logger: coreLogger,
     };
@@ -356,6 +413,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         typeof options.processor === 'function' ? options.processor(deps) : options.processor;
     } else {
       processor = createProcessor({
+        ...chordWiring(deps, options.processorOptions, options.chords, resultsExpireInSeconds),
         ...options.processorOptions,
         registry: options.registry ?? (createRegistry(options.tasks as WorkerTasks) as TaskLookup),
         backend: deps.backend,
