@@ -52,10 +52,12 @@ import {
   SCHEDULED_TIME_PLACEHOLDER,
 } from '../core/delay-body.js';
 import { DelayBodyError, MachineryError } from '../core/errors.js';
-import type { PeriodicSpec, Scheduler } from '../core/ports.js';
+import type { OneTimeSchedule, PeriodicSpec, Scheduler } from '../core/ports.js';
 import { DEFAULTS } from '../core/resources.js';
-import { formatAt, validateRecurringExpression } from '../core/schedule-expression.js';
+import { formatAt, parseAt, validateRecurringExpression } from '../core/schedule-expression.js';
 import {
+  ONE_TIME_HASHED_PREFIX,
+  ONE_TIME_PREFIX,
   oneTimeScheduleName,
   PERIODIC_PREFIX,
   periodicNameOf,
@@ -403,27 +405,7 @@ export class EventBridgeScheduler implements Scheduler {
 
   /** Every `periodic-*` schedule of the group, decoded (sorted by name). */
   async listPeriodic(): Promise<PeriodicSpec[]> {
-    const names: string[] = [];
-    let next: string | undefined;
-    do {
-      let out: ListSchedulesCommandOutput;
-      try {
-        out = await this.#client.send(
-          new ListSchedulesCommand({
-            GroupName: this.#group,
-            NamePrefix: PERIODIC_PREFIX,
-            ...(next === undefined ? {} : { NextToken: next }),
-          }),
-        );
-      } catch (e) {
-        throw this.#fail(e, `${PERIODIC_PREFIX}*`);
-      }
-      for (const s of out.Schedules ?? []) {
-        if (s.Name !== undefined && periodicNameOf(s.Name) !== undefined) names.push(s.Name);
-      }
-      next = out.NextToken;
-    } while (next !== undefined && next !== '');
-
+    const names = await this.#listNames(PERIODIC_PREFIX, (n) => periodicNameOf(n) !== undefined);
     const specs: PeriodicSpec[] = [];
     for (const name of names.sort()) {
       const spec = await this.#getPeriodic(name);
@@ -483,4 +465,83 @@ export class EventBridgeScheduler implements Scheduler {
   async deletePeriodic(name: string): Promise<boolean> {
     return this.#delete(periodicScheduleName(name));
   }
+
+  /**
+   * Every one-time schedule of the group (`once-*`, `once.*`), read with `GetSchedule` each and
+   * sorted by fire time: the task from the input (a signature), else from the description the
+   * adapter wrote (`machinery task <name> <uuid> ETA <eta>`) when the input is a reference.
+   */
+  async listOnce(): Promise<OneTimeSchedule[]> {
+    const names = await this.#listNames(ONE_TIME_LIST_PREFIX, (n) => isOneTimeScheduleName(n));
+    const out: OneTimeSchedule[] = [];
+    for (const scheduleName of names) {
+      const s = await this.getSchedule(scheduleName);
+      if (s !== undefined) out.push(oneTimeOf(scheduleName, s));
+    }
+    return out.sort(
+      (a, b) =>
+        (a.fireAt ?? Number.POSITIVE_INFINITY) - (b.fireAt ?? Number.POSITIVE_INFINITY) ||
+        a.scheduleName.localeCompare(b.scheduleName),
+    );
+  }
+
+  /** Names of the group's schedules starting with `prefix` that `keep` accepts, every page. */
+  async #listNames(prefix: string, keep: (name: string) => boolean): Promise<string[]> {
+    const names: string[] = [];
+    let next: string | undefined;
+    do {
+      let out: ListSchedulesCommandOutput;
+      try {
+        out = await this.#client.send(
+          new ListSchedulesCommand({
+            GroupName: this.#group,
+            NamePrefix: prefix,
+            ...(next === undefined ? {} : { NextToken: next }),
+          }),
+        );
+      } catch (e) {
+        throw this.#fail(e, `${prefix}*`);
+      }
+      for (const s of out.Schedules ?? []) {
+        if (s.Name !== undefined && keep(s.Name)) names.push(s.Name);
+      }
+      next = out.NextToken;
+    } while (next !== undefined && next !== '');
+    return names;
+  }
+}
+
+/** The common prefix of `once-` and `once.` schedule names (one `ListSchedules` prefix for both). */
+const ONE_TIME_LIST_PREFIX = 'once';
+
+function isOneTimeScheduleName(name: string): boolean {
+  return name.startsWith(ONE_TIME_PREFIX) || name.startsWith(ONE_TIME_HASHED_PREFIX);
+}
+
+/** The description `scheduleOnce` writes: `machinery task <name> <uuid> ETA <eta>`. */
+const ONE_TIME_DESCRIPTION = /^machinery task (.*) (\S+) ETA (\S*)$/;
+
+/** What a one-time schedule says about its task (see {@link EventBridgeScheduler.listOnce}). */
+function oneTimeOf(scheduleName: string, s: GetScheduleCommandOutput): OneTimeSchedule {
+  const fireAt = parseAt(s.ScheduleExpression ?? '', s.ScheduleExpressionTimezone ?? 'UTC') ?? null;
+  const described = ONE_TIME_DESCRIPTION.exec(s.Description ?? '');
+  const fromDescription = {
+    name: described?.[1] ?? null,
+    eta: described?.[3] ? described[3] : null,
+  };
+  let body: ReturnType<typeof parseDelayBody> | undefined;
+  try {
+    body = parseDelayBody(s.Target?.Input ?? '');
+  } catch {
+    body = undefined; // not a machinery input: say what the description says
+  }
+  if (body?.kind === 'signature') {
+    const { signature } = body;
+    return { scheduleName, uuid: signature.UUID, name: signature.Name, eta: signature.ETA, fireAt };
+  }
+  const uuid =
+    body?.kind === 'reference'
+      ? body.uuid
+      : (described?.[2] ?? scheduleName.slice(ONE_TIME_PREFIX.length));
+  return { scheduleName, uuid, ...fromDescription, fireAt };
 }

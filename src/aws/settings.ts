@@ -14,10 +14,10 @@
  * | {@link fromEnv}`(record)` | the record (a Lambda's `process.env`, `localStack.env`) | from the record when it holds keys |
  * | {@link fromLocalEnv}`(path?)` | `.machinery/local.env`, written by `machinery local up` | from the file |
  * | {@link fromVariables}`(record, …)` | any record, described as the caller says | as the caller says |
+ * | `fromStack(name)` (`./stack-source.ts`, async) | a deployed stack's CloudFormation outputs, by Description | the SDK's chain |
  *
- * A source that has to be fetched first (a CloudFormation stack's outputs, whose keys are the
- * variable names) is an async function resolving to a {@link SettingsSource} built with
- * {@link fromVariables}; nothing else changes.
+ * A source that has to be fetched first (like `fromStack`) is an async function resolving to a
+ * {@link SettingsSource} built with {@link fromVariables}; nothing else changes.
  *
  * Region and the `AWS_ENDPOINT_URL_SQS` / `_DYNAMODB` / `_SCHEDULER` endpoints of the source are
  * always passed to the clients; explicit `aws` client options win over them. Values are trimmed;

@@ -47,8 +47,9 @@ export {
   type MachineryConfig,
   type SettingsSource,
 } from '../aws/settings.js';
-
+export { fromStack, type StackSourceOptions } from '../aws/stack-source.js';
 export { EtaParseError } from '../core/errors.js';
+export type { OneTimeSchedule } from '../core/ports.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
 export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
@@ -57,6 +58,7 @@ export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
 export { ResultTimeoutError, TaskFailedError } from './errors.js';
 export {
   deletePeriodicTask,
+  listOneTimeSchedules,
   listPeriodicTasks,
   type PeriodicOptions,
   PeriodicSpecError,
@@ -67,6 +69,7 @@ export {
   registerPeriodicTask,
   toScheduleExpression,
 } from './periodic.js';
+export { type QueueName, type QueueStats, type QueueStatsDeps, queueStats } from './queues.js';
 
 /** Signatures dispatched at once by `sendTasks` (bounds concurrent PENDING writes). */
 const SEND_CHUNK = 100;

@@ -25,7 +25,7 @@
  * @module
  */
 import { MachineryError } from '../core/errors.js';
-import type { PeriodicSpec, Scheduler } from '../core/ports.js';
+import type { OneTimeSchedule, PeriodicSpec, Scheduler } from '../core/ports.js';
 import { newChordUUID, newGroupUUID, newTaskUUID } from '../core/signature.js';
 import type { Signature } from '../core/types.js';
 
@@ -270,4 +270,18 @@ export function listPeriodicTasks(scheduler: Scheduler): Promise<PeriodicSpec[]>
  */
 export function deletePeriodicTask(scheduler: Scheduler, name: string): Promise<boolean> {
   return scheduler.deletePeriodic(name);
+}
+
+/**
+ * Every one-time schedule of the deployment: the tasks sent with an ETA more than 15 minutes away
+ * that have not fired yet, soonest first (`machinery periodic list --all`). Each one costs a
+ * `GetSchedule`, so this reads one schedule per waiting task.
+ *
+ * @example
+ * ```ts
+ * for (const s of await listOneTimeSchedules(scheduler)) console.log(s.uuid, s.name, s.eta);
+ * ```
+ */
+export function listOneTimeSchedules(scheduler: Scheduler): Promise<OneTimeSchedule[]> {
+  return scheduler.listOnce();
 }

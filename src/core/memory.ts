@@ -11,6 +11,7 @@ import type { LogFields, Logger, LogLevel } from './logger.js';
 import type {
   Broker,
   ClaimResult,
+  OneTimeSchedule,
   PeriodicSpec,
   PublishItem,
   ResultBackend,
@@ -18,6 +19,7 @@ import type {
   TaskRecord,
 } from './ports.js';
 import { signatureRecordFields } from './record-fields.js';
+import { oneTimeScheduleName } from './schedule-names.js';
 import { decodeSignature, encodeSignature } from './signature.js';
 import {
   deadLettered,
@@ -433,6 +435,19 @@ export class MemoryScheduler implements Scheduler {
   async deletePeriodic(name: string): Promise<boolean> {
     this.#failures.check('deletePeriodic');
     return this.periodic.delete(name);
+  }
+
+  async listOnce(): Promise<OneTimeSchedule[]> {
+    this.#failures.check('listOnce');
+    return [...this.once.values()]
+      .map(({ signature, fireAt }) => ({
+        scheduleName: oneTimeScheduleName(signature.UUID),
+        uuid: signature.UUID,
+        name: signature.Name,
+        eta: signature.ETA,
+        fireAt,
+      }))
+      .sort((a, b) => a.fireAt - b.fireAt);
   }
 }
 

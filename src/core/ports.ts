@@ -267,6 +267,30 @@ export interface Scheduler {
   listPeriodic(): Promise<PeriodicSpec[]>;
   /** Deletes a recurring schedule; `false` when there was none. */
   deletePeriodic(name: string): Promise<boolean>;
+  /** Every one-time schedule of the group (tasks with ETAs more than 15 minutes away), by fire time. */
+  listOnce(): Promise<OneTimeSchedule[]>;
+}
+
+/**
+ * A one-time schedule: a task whose ETA is more than 15 minutes away, waiting in the Scheduler.
+ *
+ * @example
+ * ```ts
+ * const s: OneTimeSchedule = { scheduleName: 'once-task_1', uuid: 'task_1', name: 'add',
+ *   eta: '2030-01-01T10:00:00Z', fireAt: Date.parse('2030-01-01T09:59:00Z') };
+ * ```
+ */
+export interface OneTimeSchedule {
+  /** The schedule's name (`once-<uuid>`, or `once.<hash>` for a UUID that is no schedule name). */
+  scheduleName: string;
+  /** The task's UUID. */
+  uuid: string;
+  /** The task's name; `null` when neither the schedule's input nor its description says it. */
+  name: string | null;
+  /** The task's ETA (RFC 3339); `null` when neither the input nor the description says it. */
+  eta: string | null;
+  /** When the schedule fires, epoch ms (a minute before the ETA); `null` when unreadable. */
+  fireAt: number | null;
 }
 
 /**

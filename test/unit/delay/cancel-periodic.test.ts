@@ -9,6 +9,7 @@ import {
   registerPeriodicTask,
 } from '../../../src/client/periodic.js';
 import type {
+  OneTimeSchedule,
   PeriodicSpec,
   ResultBackend,
   Scheduler,
@@ -37,6 +38,9 @@ class RecordingScheduler implements Scheduler {
   }
   async deletePeriodic(name: string): Promise<boolean> {
     return this.periodic.delete(name);
+  }
+  async listOnce(): Promise<OneTimeSchedule[]> {
+    return [];
   }
 }
 

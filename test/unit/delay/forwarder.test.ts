@@ -10,6 +10,7 @@ import {
 import { TransientInfrastructureError } from '../../../src/core/errors.js';
 import type {
   Broker,
+  OneTimeSchedule,
   PeriodicSpec,
   PublishItem,
   ResultBackend,
@@ -126,6 +127,9 @@ class FakeScheduler implements Scheduler {
   }
   async deletePeriodic(): Promise<boolean> {
     return false;
+  }
+  async listOnce(): Promise<OneTimeSchedule[]> {
+    return [];
   }
 }
 
