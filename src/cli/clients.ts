@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type AwsClients, createAwsClients } from '../aws/config.js';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { type AwsClientOptions, type AwsClients, createAwsClients } from '../aws/config.js';
 import { type MachineryConfig, resolveSettings } from '../aws/settings.js';
 import { createClient, type MachineryClient } from '../client/index.js';
 import type { Clock } from '../core/clock.js';
@@ -30,6 +31,8 @@ export interface Connection {
   settings: Partial<MachineryConfig>;
   /** EventBridge Scheduler, when the configuration has its settings. */
   scheduler: Scheduler | undefined;
+  /** The AWS client options of the configuration (region, credentials, endpoints). */
+  aws: AwsClientOptions;
   close(): void;
 }
 
@@ -63,9 +66,30 @@ export function connect(config: CliConfig, options: { clock?: Clock } = {}): Con
     clients,
     settings: client.config,
     scheduler: client.scheduler,
+    aws,
     close() {
       client.close();
       clients.destroy();
     },
   };
+}
+
+/**
+ * A CloudWatch client for a connection: its region and, for a source with explicit credentials
+ * (`.machinery/local.env`), those credentials; otherwise the SDK's chain. The caller destroys it.
+ *
+ * @example
+ * ```ts
+ * const cloudwatch = cloudWatchClient(connection);
+ * try { await queueStats(connection.settings, { sqs: connection.clients.sqs, cloudwatch }); }
+ * finally { cloudwatch.destroy(); }
+ * ```
+ */
+export function cloudWatchClient(connection: Pick<Connection, 'aws'>): CloudWatchClient {
+  const { region, sqsConfig } = connection.aws;
+  const credentials = sqsConfig?.credentials;
+  return new CloudWatchClient({
+    ...(region === undefined ? {} : { region }),
+    ...(credentials === undefined ? {} : { credentials }),
+  });
 }

@@ -6,6 +6,8 @@
  * mixed:
  *
  * 1. an explicit flag: `--local` reads `.machinery/local.env` in the current directory;
+ *    `--stack NAME` reads the outputs of a deployed CloudFormation stack (`fromStack`); both
+ *    together are a {@link ConfigError} (exit code 2);
  * 2. the environment, when `MACHINERY_TASK_QUEUE_URL` is set (AWS credentials then come from the
  *    SDK's usual chain: env vars, profile, SSO, instance role…);
  * 3. `.machinery/local.env` in the current directory (written by `machinery local up`);
@@ -17,6 +19,7 @@
  * @module
  */
 import { join } from 'node:path';
+import { Option } from 'commander';
 import { ConfigError } from '../aws/errors.js';
 import {
   fromVariables,
@@ -26,6 +29,7 @@ import {
   type SettingsSource,
   type Variables,
 } from '../aws/settings.js';
+import type { StackSourceOptions } from '../aws/stack-source.js';
 import { ENV } from '../core/resources.js';
 
 export { formatEnvFile, LOCAL_ENV_FILE, parseEnvFile } from '../aws/settings.js';
@@ -38,7 +42,7 @@ export { formatEnvFile, LOCAL_ENV_FILE, parseEnvFile } from '../aws/settings.js'
  * const s: ConfigSource = 'local-env-file';
  * ```
  */
-export type ConfigSource = 'flag-local' | 'env' | 'local-env-file';
+export type ConfigSource = 'flag-local' | 'flag-stack' | 'env' | 'local-env-file';
 
 /**
  * The chosen configuration: a settings source, and which rule chose it.
@@ -122,4 +126,89 @@ export function resolveConfig(options: {
     `no machinery configuration: run \`machinery local up\` in this directory (it writes ${LOCAL_ENV_FILE}), ` +
       `or set ${ENV.taskQueueUrl}, ${ENV.taskStatesTable} and the other MACHINERY_* variables of your deployment`,
   );
+}
+
+/**
+ * The source flags every command that connects accepts ({@link localSourceOption},
+ * {@link stackSourceOption}).
+ *
+ * @example
+ * ```ts
+ * const flags: SourceFlags = { stack: 'Machinery' };
+ * ```
+ */
+export interface SourceFlags {
+  /** `--local`: `.machinery/local.env` in the current directory. */
+  local?: boolean;
+  /** `--stack NAME`: the outputs of the deployed CloudFormation stack `NAME`. */
+  stack?: string;
+}
+
+/**
+ * The `--local` option of every command that connects (see {@link SourceFlags}).
+ *
+ * @example
+ * ```ts
+ * program.command('queues').addOption(localSourceOption()).addOption(stackSourceOption());
+ * ```
+ */
+export function localSourceOption(): Option {
+  return new Option('--local', 'use .machinery/local.env, whatever the environment says');
+}
+
+/**
+ * The `--stack <name>` option of every command that connects: the configuration is read from the
+ * outputs of that deployed CloudFormation stack (see {@link resolveCliConfig}).
+ *
+ * @example
+ * ```ts
+ * program.command('queues').addOption(localSourceOption()).addOption(stackSourceOption());
+ * ```
+ */
+export function stackSourceOption(): Option {
+  return new Option(
+    '--stack <name>',
+    "use the outputs of the deployed CloudFormation stack <name> (AWS_REGION and the SDK's credentials)",
+  );
+}
+
+/**
+ * {@link resolveConfig} for commands that accept `--stack`: `--local` and `--stack` together are
+ * a {@link ConfigError} (exit code 2); `--stack NAME` reads the stack's outputs (`fromStack`,
+ * region from `AWS_REGION` of `env` when set, else the SDK's chain); otherwise the rules of
+ * {@link resolveConfig}.
+ *
+ * @param options.stackSource reads a stack's outputs. @default fromStack
+ *
+ * @example
+ * ```ts
+ * const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
+ * ```
+ */
+export async function resolveCliConfig(
+  options: SourceFlags & {
+    env: Variables;
+    cwd: string;
+    readFile?: (path: string) => string | undefined;
+    stackSource?: (name: string, options: StackSourceOptions) => Promise<SettingsSource>;
+  },
+): Promise<CliConfig> {
+  if (options.local === true && options.stack !== undefined) {
+    throw new ConfigError(
+      '--local and --stack name two configurations: pass one (--local for the local stack, --stack NAME for a deployed one)',
+    );
+  }
+  if (options.stack === undefined) {
+    return resolveConfig({
+      local: options.local === true,
+      env: options.env,
+      cwd: options.cwd,
+      ...(options.readFile ? { readFile: options.readFile } : {}),
+    });
+  }
+  const region = options.env[ENV.region]?.trim();
+  // Loaded on use: the CloudFormation client is needed only with --stack.
+  const read = options.stackSource ?? (await import('../aws/stack-source.js')).fromStack;
+  const source = await read(options.stack, region ? { region } : {});
+  return { source: 'flag-stack', ...source };
 }

@@ -5,8 +5,15 @@
  * machinery local up [--tasks <module>]
  * machinery send <task> [TYPE:VALUE …] [--group-id ID] [--retry N] [--eta WHEN] [--wait] [--timeout 30s] [--json] [--local]
  * machinery status <uuid> [--json] [--local]
+ * machinery cancel <uuid> [--json]
+ * machinery periodic add <name> <cron|rate> <task> [TYPE:VALUE …] [--timezone TZ] [--json]
+ * machinery periodic list [--all] [--json]
+ * machinery periodic rm <name>
+ * machinery queues [--json]
  * machinery demo
  * ```
+ *
+ * Every command that connects takes `--local` or `--stack NAME` (`src/cli/config.ts`).
  *
  * Output contract: stdout carries only the result (with `--json`, only JSON); messages, errors
  * and progress go to stderr. Exit codes (see `EXIT`): 0 ok, 1 task FAILURE or operation failed, 2
@@ -24,7 +31,15 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTimeout } from './duration.js';
+import { localSourceOption, stackSourceOption } from './config.js';
 import { describeError, EXIT, UsageError } from './errors.js';
+import type { CancelOptions } from './commands/cancel.js';
+import type {
+  PeriodicAddOptions,
+  PeriodicListOptions,
+  PeriodicRmOptions,
+} from './commands/periodic.js';
+import type { QueuesOptions } from './commands/queues.js';
 import { TASKS_MODULE_EXPORTS } from './task-loader.js';
 
 /**
@@ -67,17 +82,21 @@ export interface SendOptions {
   timeout: number;
   json?: boolean;
   local?: boolean;
+  stack?: string;
 }
 
 /** Options of `machinery status`. */
 export interface StatusOptions {
   json?: boolean;
   local?: boolean;
+  stack?: string;
 }
 
 /** Options of `machinery local up`. */
 export interface LocalUpOptions {
   tasks?: string;
+  /** Refused: `local up` runs the local stack, `--stack` names a deployed one. */
+  stack?: string;
 }
 
 function commanderParser<T>(parse: (text: string) => T): (text: string) => T {
@@ -165,8 +184,9 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .addHelpText(
       'after',
       `
-Configuration (one source, the first that applies): --local (.machinery/local.env);
-the environment when MACHINERY_TASK_QUEUE_URL is set; .machinery/local.env in this directory.
+Configuration (one source, the first that applies): --local (.machinery/local.env) or
+--stack NAME (a deployed stack's outputs); the environment when MACHINERY_TASK_QUEUE_URL is set;
+.machinery/local.env in this directory.
 Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration error, 3 timeout.`,
     );
 
@@ -180,7 +200,13 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
       '--tasks <module>',
       `tasks module the worker runs (default: the example tasks); it exports ${TASKS_MODULE_EXPORTS}`,
     )
+    .addOption(new Option('--stack <name>').hideHelp())
     .action(async (opts: LocalUpOptions) => {
+      if (opts.stack !== undefined) {
+        throw new UsageError(
+          'local up starts the local stack; --stack names a deployed stack: drop --stack (other commands take --stack NAME)',
+        );
+      }
       const { localUp } = await import('./commands/local-up.js');
       setExitCode(await localUp(opts, io));
     });
@@ -207,7 +233,8 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
         .argParser(commanderParser((t) => parseTimeout(t))),
     )
     .option('--json', 'print {"uuid","state","results","error"} as JSON')
-    .option('--local', 'use .machinery/local.env, whatever the environment says')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (task: string, args: string[], opts: SendOptions) => {
       const { send } = await import('./commands/send.js');
       setExitCode(await send(task, args, opts, io));
@@ -217,11 +244,96 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .command('status')
     .description("print a task's state and results")
     .argument('<uuid>', 'task UUID (task_…)')
-    .option('--json', 'print {"uuid","name","state","results","error","createdAt","updatedAt"}')
-    .option('--local', 'use .machinery/local.env, whatever the environment says')
+    .option(
+      '--json',
+      'print {"uuid","name","state","results","error","createdAt","updatedAt","attempts","retries"}',
+    )
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (uuid: string, opts: StatusOptions) => {
       const { status } = await import('./commands/status.js');
       setExitCode(await status(uuid, opts, io));
+    });
+
+  program
+    .command('cancel')
+    .description(
+      'revoke a task that has not started: it becomes FAILURE "revoked" and its one-time schedule is deleted',
+    )
+    .argument('<uuid>', 'task UUID (task_…)')
+    .option(
+      '--json',
+      'print {"uuid","revoked","alreadyRevoked","scheduleDeleted"} or {"uuid","revoked","state"}',
+    )
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (uuid: string, opts: CancelOptions) => {
+      const { cancel } = await import('./commands/cancel.js');
+      setExitCode(await cancel(uuid, opts, io));
+    });
+
+  const periodic = program
+    .command('periodic')
+    .description('periodic tasks (EventBridge Scheduler schedules): add, list, rm');
+  periodic
+    .command('add')
+    .description('register (or replace) a periodic task')
+    .argument('<name>', 'its name: 1-55 letters, digits, - _ .')
+    .argument('<spec>', "a 5-field cron ('*/5 * * * *') or rate(1 hour) / cron(0 3 * * ? *)")
+    .argument('<task>', 'registered task name, e.g. add')
+    .argument('[args...]', 'TYPE:VALUE arguments, as for send')
+    .option('--timezone <tz>', 'IANA time zone of a cron spec (default UTC)')
+    .option('--json', 'print {"name","expression","timezone","kind","tasks"}')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(
+      async (
+        name: string,
+        spec: string,
+        task: string,
+        args: string[],
+        opts: PeriodicAddOptions,
+      ) => {
+        const { periodicAdd } = await import('./commands/periodic.js');
+        setExitCode(await periodicAdd(name, spec, task, args, opts, io));
+      },
+    );
+  periodic
+    .command('list')
+    .description('list the periodic tasks; --all adds the one-time schedules of far ETAs')
+    .option('--all', 'also the one-time schedules (tasks with ETAs more than 15 minutes away)')
+    .option('--json', 'print {"periodic":[…]} (with --all also "oneTime":[…])')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (opts: PeriodicListOptions) => {
+      const { periodicList } = await import('./commands/periodic.js');
+      setExitCode(await periodicList(opts, io));
+    });
+  periodic
+    .command('rm')
+    .description('delete a periodic task (exit 1 when there is none)')
+    .argument('<name>', 'its name')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (name: string, opts: PeriodicRmOptions) => {
+      const { periodicRm } = await import('./commands/periodic.js');
+      setExitCode(await periodicRm(name, opts, io));
+    });
+
+  program
+    .command('queues')
+    .description(
+      'visible, in-flight and delayed messages of every queue and DLQ, and the age of the oldest (CloudWatch; - on the local stack)',
+    )
+    .option(
+      '--json',
+      'print [{"queue","url","visible","inFlight","delayed","oldestMessageAgeSeconds"}]',
+    )
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (opts: QueuesOptions) => {
+      const { queues } = await import('./commands/queues.js');
+      setExitCode(await queues(opts, io));
     });
 
   program

@@ -1,6 +1,6 @@
 /**
  * `machinery send <task> [TYPE:VALUE …] [--group-id ID] [--retry N] [--eta WHEN] [--wait]
- * [--timeout 30s] [--json] [--local]`.
+ * [--timeout 30s] [--json] [--local | --stack NAME]`.
  *
  * - Without `--wait`: prints the task UUID (with `--json`, the PENDING document).
  * - With `--wait`: prints the result (see `formatPlainResults`), or with `--json` the document
@@ -15,7 +15,7 @@ import { newSignature } from '../../core/signature.js';
 import { formatEta, parseEta } from '../../core/time.js';
 import type { Signature, TaskState, TypedValue } from '../../core/types.js';
 import { connect } from '../clients.js';
-import { resolveConfig } from '../config.js';
+import { resolveCliConfig } from '../config.js';
 import { formatDuration } from '../duration.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliIO, SendOptions } from '../main.js';
@@ -63,7 +63,7 @@ export async function send(
     throw e;
   }
 
-  const config = resolveConfig({ local: opts.local === true, env: io.env, cwd: io.cwd });
+  const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
   const { client, close } = connect(config);
   try {
     const result = await client.sendTask(signature);

@@ -1,5 +1,5 @@
 /**
- * `machinery status <uuid> [--json] [--local]`: exit 0 whenever the task is found, whatever its
+ * `machinery status <uuid> [--json] [--local | --stack NAME]`: exit 0 whenever the task is found, whatever its
  * state; an unknown or expired UUID exits 1; an empty or over-long UUID is a usage error (exit 2),
  * refused before any configuration or network access.
  *
@@ -8,7 +8,7 @@
 
 import { DEFAULTS } from '../../core/resources.js';
 import { connect } from '../clients.js';
-import { resolveConfig } from '../config.js';
+import { resolveCliConfig } from '../config.js';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { CliIO, StatusOptions } from '../main.js';
 import { formatStatus, statusJson } from '../output.js';
@@ -23,7 +23,7 @@ import { formatStatus, statusJson } from '../output.js';
  */
 export async function status(uuid: string, opts: StatusOptions, io: CliIO): Promise<number> {
   checkUuid(uuid);
-  const config = resolveConfig({ local: opts.local === true, env: io.env, cwd: io.cwd });
+  const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
   const { client, close } = connect(config);
   try {
     const record = await client.getState(uuid);
@@ -43,18 +43,22 @@ export async function status(uuid: string, opts: StatusOptions, io: CliIO): Prom
 /**
  * Refuses a UUID no task can have: empty or blank, or longer than `DEFAULTS.maxUuidLength`.
  *
+ * @param command names the command in the message. @default 'status'
+ *
  * @example
  * ```ts
  * checkUuid(''); // throws UsageError
  * ```
  */
-export function checkUuid(uuid: string): void {
+export function checkUuid(uuid: string, command = 'status'): void {
   if (uuid.trim() === '') {
-    throw new UsageError('status: the task UUID is empty: pass the UUID `machinery send` printed');
+    throw new UsageError(
+      `${command}: the task UUID is empty: pass the UUID \`machinery send\` printed`,
+    );
   }
   if (uuid.length > DEFAULTS.maxUuidLength) {
     throw new UsageError(
-      `status: the task UUID is ${uuid.length} characters long; a task UUID has at most ${DEFAULTS.maxUuidLength}`,
+      `${command}: the task UUID is ${uuid.length} characters long; a task UUID has at most ${DEFAULTS.maxUuidLength}`,
     );
   }
 }
