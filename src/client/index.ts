@@ -25,6 +25,7 @@ import type { MachineryConfig } from '../aws/settings.js';
 import { messageGroupId } from '../aws/sqs-broker.js';
 import { messageBytes } from '../core/bounds.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { type ContractArgs, type Sendable, signatureOf } from '../core/contract.js';
 import { type DispatchRoute, dispatch } from '../core/dispatch.js';
 import type { Broker, PublishItem, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
 import { DEFAULTS } from '../core/resources.js';
@@ -52,6 +53,15 @@ export { EtaParseError } from '../core/errors.js';
 export type { OneTimeSchedule } from '../core/ports.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
+export {
+  type ContractArgs,
+  defineContract,
+  implement,
+  type Sendable,
+  signatureOf,
+  signatureWith,
+  type TaskContract,
+} from '../core/contract.js';
 export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
 // Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
@@ -137,6 +147,20 @@ export interface MachineryClient {
    * the order they were called.
    */
   sendTask(signature: Signature, options?: SendOptions): Promise<AsyncResult>;
+  /**
+   * Sends a task by its contract (or its `defineTask` definition) with its args, checked at
+   * compile time against the declared types: `sendTask(signatureOf(contract, ...args))`. Use
+   * `sendTask(signatureWith(contract, args, options))` for signature options.
+   *
+   * @throws ArgTypeError when a value does not fit its declared type (a cast got past the compiler).
+   * @example
+   * ```ts
+   * const addContract = defineContract({ name: 'add', args: ['int64', 'int64'] });
+   * const result = await client.send(addContract, 1, 2);
+   * await result.get(); // [3]
+   * ```
+   */
+  send<C extends Sendable>(task: C, ...args: ContractArgs<C>): Promise<AsyncResult>;
   /**
    * {@link MachineryClient.sendTask} for many signatures, batched (`SendMessageBatch`), 100 at a
    * time. On failure it rejects; signatures of earlier chunks were sent (re-sending all is safe).
@@ -224,7 +248,7 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     }
   };
 
-  return {
+  const client: MachineryClient = {
     config: adapters.config,
     backend: adapters.backend,
     broker: adapters.broker,
@@ -251,6 +275,9 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       }
       return handle(signature);
     },
+    async send(task, ...args) {
+      return client.sendTask(signatureOf(task, ...args));
+    },
     async sendTasks(signatures) {
       checkSchedulable(signatures);
       // Chunks bound the PENDING writes in flight (one per signature) to SEND_CHUNK at a time.
@@ -269,6 +296,7 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       adapters.destroy();
     },
   };
+  return client;
 }
 
 /**

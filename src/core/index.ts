@@ -14,6 +14,7 @@
  */
 export * from './args.js';
 export * from './clock.js';
+export * from './contract.js';
 export * from './delay-body.js';
 export * from './dispatch.js';
 export * from './errors.js';
