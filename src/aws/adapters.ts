@@ -7,6 +7,7 @@
  */
 import type { Broker, GroupBackend, ResultBackend, Scheduler } from '../core/ports.js';
 import type { MachineryEnvKey } from '../core/resources.js';
+import { type QueueRouting, queueRouting } from '../core/routing.js';
 import { type AwsClientOptions, type AwsClients, createAwsClients } from './config.js';
 import { DynamoDbResultBackend } from './dynamodb-backend.js';
 import { ConfigError } from './errors.js';
@@ -82,6 +83,12 @@ export interface Adapters {
   /** Group and chord records, when the `group_metas` table is configured (or one was passed). */
   groups: GroupBackend | undefined;
   /**
+   * The task queues a send routes between (`core/routing.ts`): the task queue and, when
+   * `MACHINERY_HIGH_TASK_QUEUE_URL` is set, the high-priority queue, with the default threshold;
+   * `undefined` without a task queue URL.
+   */
+  routing: QueueRouting | undefined;
+  /**
    * The scheduler, or a `ConfigError` naming the variables not set (`MACHINERY_SCHEDULE_GROUP`…),
    * the source, and `why` (what needed it).
    */
@@ -143,6 +150,7 @@ export function createAdapters(
     new SqsBroker({
       sqs: clients.sqs,
       taskQueueUrl: setting('taskQueueUrl'),
+      ...(config.highTaskQueueUrl ? { highTaskQueueUrl: config.highTaskQueueUrl } : {}),
       ...(config.delayQueueUrl ? { delayQueueUrl: config.delayQueueUrl } : {}),
     });
   const scheduler = options.scheduler ?? schedulerFromConfig(config, clients);
@@ -161,6 +169,10 @@ export function createAdapters(
     broker,
     scheduler,
     groups,
+    routing:
+      config.taskQueueUrl === undefined
+        ? undefined
+        : queueRouting(config.taskQueueUrl, config.highTaskQueueUrl),
     requireScheduler(why) {
       if (scheduler !== undefined) return scheduler;
       const missing = SCHEDULER_SETTINGS.filter((k) => config[k] === undefined);

@@ -13,14 +13,16 @@
  *   bounded number of attempts). Entries still unsent after that, or rejected by SQS as the
  *   sender's fault, make `publish` reject with a {@link PublishError} listing their UUIDs (the
  *   others were sent; re-publishing all is safe, FIFO deduplication drops the repeats).
- * - **RoutingKey** is a queue URL (`https://…`) or a queue name, resolved with `GetQueueUrl` once
- *   and cached. A target whose name does not end in `.fifo` is a standard queue: no group or
+ * - **RoutingKey** is a queue URL (`https://…`) or a queue name. `''` is the task queue; the name
+ *   of the task queue or of the high-priority task queue (`core/routing.ts` writes those) is
+ *   resolved from the configured URLs, with no call; any other name with `GetQueueUrl` once, then
+ *   cached. A target whose name does not end in `.fifo` is a standard queue: no group or
  *   deduplication id.
  * - **Trace context.** When `Headers.traceparent` (and `tracestate`) is a string, it is also sent
  *   as a message attribute, so tools that look only at attributes can follow the trace.
  *
  * IAM: `sqs:SendMessage` on the task queue(s) and the delay queue, `sqs:GetQueueUrl` when routing
- * keys name queues (plus `kms:GenerateDataKey` / `kms:Decrypt` for queues with a customer key).
+ * keys name queues other than the configured ones (plus `kms:GenerateDataKey` / `kms:Decrypt` for queues with a customer key).
  *
  * @module
  */
@@ -35,6 +37,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { TransientInfrastructureError } from '../core/errors.js';
 import type { Broker, PublishItem } from '../core/ports.js';
 import { DEFAULTS } from '../core/resources.js';
+import { queueNameOf } from '../core/routing.js';
 import { encodeSignature } from '../core/signature.js';
 import type { Signature } from '../core/types.js';
 import { ConfigError, MessageTooLargeError, PublishError, translateAwsError } from './errors.js';
@@ -55,6 +58,8 @@ export interface SqsBrokerOptions {
   sqs: SQSClient;
   /** URL of the FIFO task queue. */
   taskQueueUrl: string;
+  /** URL of the FIFO high-priority task queue, when the deployment has one. @default none */
+  highTaskQueueUrl?: string;
   /** URL of the standard delay queue; required by `publishDelayed`. */
   delayQueueUrl?: string;
   /** Attempts per entry, the first included, before an entry counts as unsent. @default 5 */
@@ -237,10 +242,17 @@ export class SqsBroker implements Broker {
   readonly #maxBytes: number;
   readonly #clock: Clock;
   readonly #lookupUrl: (queueName: string) => Promise<string>;
+  /** The configured task queues by name: routing keys naming them need no lookup. */
+  readonly #known: ReadonlyMap<string, string>;
 
   constructor(options: SqsBrokerOptions) {
     this.#sqs = options.sqs;
     this.#taskQueueUrl = options.taskQueueUrl;
+    this.#known = new Map(
+      [options.taskQueueUrl, options.highTaskQueueUrl]
+        .filter((url): url is string => url !== undefined)
+        .map((url) => [queueNameOf(url), url]),
+    );
     this.#delayQueueUrl = options.delayQueueUrl;
     this.#maxAttempts = Math.max(1, options.maxSendAttempts ?? 5);
     this.#baseDelayMs = options.retryBaseDelayMs ?? 100;
@@ -262,7 +274,8 @@ export class SqsBroker implements Broker {
 
   /**
    * The URL of the queue a `RoutingKey` names: the task queue for `''`, the key itself when it is
-   * a URL, else `GetQueueUrl` of the name (cached).
+   * a URL, the configured URL for the name of the task queue or the high-priority queue, else
+   * `GetQueueUrl` of the name (cached).
    *
    * @example
    * ```ts
@@ -272,6 +285,8 @@ export class SqsBroker implements Broker {
   queueUrlFor(routingKey: string): Promise<string> {
     if (routingKey === '') return Promise.resolve(this.#taskQueueUrl);
     if (/^https?:\/\//.test(routingKey)) return Promise.resolve(routingKey);
+    const known = this.#known.get(routingKey);
+    if (known !== undefined) return Promise.resolve(known);
     return this.#lookupUrl(routingKey);
   }
 

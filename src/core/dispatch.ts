@@ -1,5 +1,6 @@
 /**
- * Sending signatures: check each, record it PENDING, then route it by its ETA:
+ * Sending signatures: choose each one's task queue (`routing.ts`: the queue the send names, or
+ * its `Priority`, written to `RoutingKey`), check it, record it PENDING, then route it by its ETA:
  *
  * | ETA | path |
  * | --- | --- |
@@ -19,6 +20,7 @@ import { EtaParseError, MachineryError, SignatureEncodeError } from './errors.js
 import { taskExpiresAt } from './lifetime.js';
 import type { Broker, PublishItem, ResultBackend, Scheduler } from './ports.js';
 import { DEFAULTS } from './resources.js';
+import { type QueueChoice, type QueueRouting, routeSignature } from './routing.js';
 import { encodeSignature } from './signature.js';
 import { etaToMillis, normalizeEta } from './time.js';
 import type { Signature } from './types.js';
@@ -56,6 +58,11 @@ export interface DispatchDeps {
   clock: Clock;
   /** machinery's `ResultsExpireIn`. @default 3600 */
   resultsExpireInSeconds?: number;
+  /**
+   * The task queues to route between (`routing.ts`): each signature sent, and its callbacks, get
+   * the `RoutingKey` of their queue. @default none: `RoutingKey`s are sent as they are
+   */
+  routing?: QueueRouting;
 }
 
 /**
@@ -87,6 +94,17 @@ function dueAt(signature: Signature): number | null {
     if (!(e instanceof EtaParseError)) throw e;
     throw new SignatureEncodeError('ETA', e.message, { cause: e });
   }
+}
+
+/** A signature with its queue chosen (`routing.ts`), or as it is without routing. */
+function chooseQueue(signature: Signature, deps: DispatchDeps, queue: QueueChoice | undefined) {
+  if (deps.routing !== undefined) return routeSignature(signature, deps.routing, queue);
+  if (queue === 'high') {
+    throw new DispatchError(
+      `task ${signature.UUID} asks for the high-priority queue, but no queue routing is configured`,
+    );
+  }
+  return signature;
 }
 
 /**
@@ -143,7 +161,9 @@ function plan(signature: Signature, deps: DispatchDeps, now: number): Plan {
  * Nothing is written or sent unless every signature passes: a signature the wire format refuses
  * (a malformed ETA, a task name over `DEFAULTS.maxTaskNameLength`, a UUID over
  * `DEFAULTS.maxUuidLength`) rejects with `SignatureEncodeError`, a message over 1 MiB, a body too
- * large for an item or a far ETA without a scheduler with {@link DispatchError}. Rejects when any
+ * large for an item or a far ETA without a scheduler with {@link DispatchError}, `queue: 'high'`
+ * without a high-priority queue with `QueueRoutingError` (or {@link DispatchError} without any
+ * routing). Rejects when any
  * send fails (nothing is silently dropped; a re-send with the same UUIDs is safe, FIFO
  * deduplication and the conditional PENDING write make it idempotent).
  *
@@ -161,10 +181,18 @@ export async function dispatch(
   options: {
     /** Deduplication id per signature (FIFO task queue only). @default the UUID */
     deduplicationId?: (signature: Signature) => string;
+    /**
+     * The task queue of every signature sent (and of their callbacks without a `RoutingKey`);
+     * needs `deps.routing`, and a high queue in it for `'high'`.
+     * @default by each signature's `Priority` (with `deps.routing`)
+     */
+    queue?: QueueChoice;
   } = {},
 ): Promise<DispatchRoute[]> {
   const now = deps.clock.now();
-  const plans = signatures.map((signature) => plan(signature, deps, now));
+  const plans = signatures.map((signature) =>
+    plan(chooseQueue(signature, deps, options.queue), deps, now),
+  );
 
   await Promise.all(
     plans.map((p) =>

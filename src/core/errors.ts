@@ -313,6 +313,21 @@ export class MessageRejectedError extends MachineryError {
 }
 
 /**
+ * A send that names a task queue the deployment does not have (`queue: 'high'` without a
+ * high-priority queue). Thrown before anything is written.
+ *
+ * @example
+ * ```ts
+ * try { routeSignature(sig, routing, 'high'); } catch (e) { if (e instanceof QueueRoutingError) console.error(e.message); }
+ * ```
+ */
+export class QueueRoutingError extends MachineryError {
+  constructor(message: string) {
+    super('QUEUE_ROUTING', message);
+  }
+}
+
+/**
  * A schedule or periodic-task name that EventBridge Scheduler would refuse.
  *
  * @example

@@ -27,6 +27,7 @@ export * from './processor.js';
 export * from './registry.js';
 export * from './resources.js';
 export * from './retry.js';
+export * from './routing.js';
 export * from './schedule-expression.js';
 export * from './schedule-names.js';
 export * from './signature.js';
