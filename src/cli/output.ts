@@ -7,13 +7,17 @@
  * - JSON (`--json`): `{"uuid","state","results":[{"type","value"}],"error"}` for `send` and
  *   `{"uuid","name","state","results","error","createdAt","updatedAt","attempts","retries"}` for
  *   `status` (`attempts`: attempts claimed so far, a redrive's fresh attempt included; `retries`:
- *   retries used); integers
+ *   retries used; `kind` `"task"`; `groupUUID` and `groupIndex` of a group member, else `null`;
+ *   `eta` RFC 3339 or `null`), and for a group or chord (`status <group_…>`)
+ *   `{"uuid","kind","state","total","succeeded","failed","waitingOn","error","callback"}`; integers
  *   beyond 2^53 are decimal strings (so any JSON parser reads them exactly), `[]byte` is base64,
  *   `results` is `null` until the task succeeded, times are ISO 8601 UTC.
  *
  * @module
  */
+import type { GroupProgress } from '../core/chords.js';
 import type { TaskRecord } from '../core/ports.js';
+import { formatEta } from '../core/time.js';
 import type { ArgValue, TaskState, TypedValue } from '../core/types.js';
 
 function isSafe(n: bigint): boolean {
@@ -129,10 +133,11 @@ export function sendJson(task: {
  *
  * @example
  * ```ts
- * const doc = statusJson(record); // { uuid, name, state, results, error, createdAt, updatedAt, attempts, retries }
+ * const doc = statusJson(record); // { kind: 'task', uuid, name, state, results, error, … }
  * ```
  */
 export function statusJson(record: TaskRecord): {
+  kind: 'task';
   uuid: string;
   name: string;
   state: TaskState;
@@ -142,8 +147,12 @@ export function statusJson(record: TaskRecord): {
   updatedAt: string;
   attempts: number;
   retries: number;
+  groupUUID: string | null;
+  groupIndex: number | null;
+  eta: string | null;
 } {
   return {
+    kind: 'task',
     uuid: record.uuid,
     name: record.name,
     state: record.state,
@@ -153,6 +162,9 @@ export function statusJson(record: TaskRecord): {
     updatedAt: new Date(record.updatedAt).toISOString(),
     attempts: record.attempt,
     retries: record.retries,
+    groupUUID: record.groupUUID ?? null,
+    groupIndex: record.groupIndex ?? null,
+    eta: record.eta === undefined ? null : formatEta(record.eta),
   };
 }
 
@@ -179,6 +191,15 @@ export function formatStatus(record: TaskRecord): string {
     ]);
   }
   if (record.error !== null) rows.push(['error', record.error]);
+  if (record.eta !== undefined) rows.push(['eta', formatEta(record.eta)]);
+  if (record.groupUUID !== undefined) {
+    rows.push([
+      'group',
+      record.groupIndex === undefined
+        ? record.groupUUID
+        : `${record.groupUUID} (member ${record.groupIndex})`,
+    ]);
+  }
   rows.push(['attempt', String(record.attempt)]);
   rows.push(['retries', String(record.retries)]);
   rows.push(['created', new Date(record.createdAt).toISOString()]);
@@ -205,4 +226,85 @@ export function formatTable(
       .join('  ')
       .trimEnd()}\n`;
   return line(headers) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
+}
+
+/**
+ * The `--json` document of `machinery status <group_…>` (and of `send-workflow --json` for a
+ * group or chord): `{"uuid","kind","state","total","succeeded","failed","waitingOn","error",
+ * "callback"}`, `waitingOn` `null` when unknown (a Go group with no record), `callback`
+ * `{"uuid","state"}` of a chord, else `null`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(`${JSON.stringify(groupStatusJson(progress))}\n`);
+ * ```
+ */
+export function groupStatusJson(progress: GroupProgress): {
+  uuid: string;
+  kind: 'group' | 'chord';
+  state: GroupProgress['state'];
+  total: number;
+  succeeded: number;
+  failed: string[];
+  waitingOn: string[] | null;
+  error: string | null;
+  callback: { uuid: string; state: TaskState } | null;
+} {
+  return {
+    uuid: progress.uuid,
+    kind: progress.kind,
+    state: progress.state,
+    total: progress.total,
+    succeeded: progress.succeeded,
+    failed: [...progress.failed],
+    waitingOn: progress.waitingOn === null ? null : [...progress.waitingOn],
+    error: progress.error,
+    callback: progress.callback === null ? null : { ...progress.callback },
+  };
+}
+
+/**
+ * The human-readable form of `machinery status <group_…>`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(formatGroupStatus(progress));
+ * ```
+ */
+export function formatGroupStatus(progress: GroupProgress): string {
+  const list = (uuids: readonly string[]) =>
+    uuids.length <= 10 ? uuids.join(', ') : `${uuids.slice(0, 10).join(', ')} … (${uuids.length})`;
+  const rows: [string, string][] = [
+    ['uuid', progress.uuid],
+    ['kind', progress.kind],
+    ['state', progress.state],
+    [
+      'progress',
+      progress.waitingOn === null
+        ? `${progress.succeeded} of ${progress.total} accounted`
+        : `${progress.succeeded} of ${progress.total} succeeded`,
+    ],
+  ];
+  if (progress.failed.length > 0) rows.push(['failed', list(progress.failed)]);
+  if (progress.waitingOn !== null && progress.waitingOn.length > 0) {
+    rows.push(['waiting', list(progress.waitingOn)]);
+  }
+  if (progress.error !== null) rows.push(['error', progress.error]);
+  if (progress.callback !== null) {
+    rows.push(['callback', `${progress.callback.uuid} (${progress.callback.state})`]);
+  }
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(10)}${v}\n`).join('');
+}
+
+/**
+ * Several result lists (a group's members, in order) as the demo and `send-workflow --wait`
+ * show them on one line: each list as a JSON array (exact integers), separated by `, `.
+ *
+ * @example
+ * ```ts
+ * formatResultLists([[{ Type: 'int64', Value: 2 }], [{ Type: 'int64', Value: 4 }]]); // '[2], [4]'
+ * ```
+ */
+export function formatResultLists(lists: readonly (readonly TypedValue[])[]): string {
+  return lists.map((results) => `[${results.map((r) => exactJson(r.Value)).join(',')}]`).join(', ');
 }

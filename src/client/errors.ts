@@ -81,3 +81,66 @@ export class RedriveError extends MachineryError {
     super(code, message, options);
   }
 }
+
+/**
+ * A chain, group or chord ended in FAILURE: the `get()` of its handle rejects with this, naming
+ * the task that failed (`failedUUID`: a chain's step, a group's member, a chord's member or
+ * callback) and its error. `code` is `WORKFLOW_FAILED`.
+ *
+ * @example
+ * ```ts
+ * try { await chain.get(); }
+ * catch (e) { if (e instanceof WorkflowFailedError) console.error(e.failedUUID, e.taskError); }
+ * ```
+ */
+export class WorkflowFailedError extends MachineryError {
+  /** The workflow: a chain's last step UUID, a group's or chord's `GroupUUID`. */
+  readonly uuid: string;
+  readonly kind: 'chain' | 'group' | 'chord';
+  /** The task that failed, `null` when none is named (a chord that expired). */
+  readonly failedUUID: string | null;
+  /** Its position: a chain's step or a group's member index (0-based), `null` for a callback or when unknown. */
+  readonly index: number | null;
+  /** The error the task (or the chord) failed with, as stored. */
+  readonly taskError: string;
+  /** Set when the failed task was dead-lettered. */
+  readonly deadLetterReason: string | null;
+
+  constructor(details: {
+    uuid: string;
+    kind: 'chain' | 'group' | 'chord';
+    failedUUID: string | null;
+    index: number | null;
+    /** What failed, in words: `step 2 of 3`, `member 4`, `callback`. */
+    what: string;
+    taskError: string;
+    deadLetterReason?: string | null;
+  }) {
+    const task = details.failedUUID === null ? '' : ` (task ${details.failedUUID})`;
+    super(
+      'WORKFLOW_FAILED',
+      `${details.kind} ${details.uuid} failed at ${details.what}${task}: ${details.taskError}`,
+    );
+    this.uuid = details.uuid;
+    this.kind = details.kind;
+    this.failedUUID = details.failedUUID;
+    this.index = details.index;
+    this.taskError = details.taskError;
+    this.deadLetterReason = details.deadLetterReason ?? null;
+  }
+}
+
+/**
+ * A workflow that cannot be sent as asked: no member, an option that does not apply, no group
+ * table configured. Thrown before anything is written. `code` is `INVALID_WORKFLOW`.
+ *
+ * @example
+ * ```ts
+ * try { await client.sendGroup([]); } catch (e) { if (e instanceof InvalidWorkflowError) console.error(e.message); }
+ * ```
+ */
+export class InvalidWorkflowError extends MachineryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_WORKFLOW', message, options);
+  }
+}

@@ -27,10 +27,18 @@ import { messageBytes } from '../core/bounds.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type ContractArgs, type Sendable, signatureOf } from '../core/contract.js';
 import { type DispatchRoute, dispatch } from '../core/dispatch.js';
-import type { Broker, PublishItem, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
+import type {
+  Broker,
+  GroupBackend,
+  PublishItem,
+  ResultBackend,
+  Scheduler,
+  TaskRecord,
+} from '../core/ports.js';
 import { DEFAULTS } from '../core/resources.js';
 import { etaToMillis } from '../core/time.js';
 import type { Signature } from '../core/types.js';
+import type { Chain, Group } from '../core/workflow.js';
 import { AsyncResult } from './async-result.js';
 import {
   BATCHING_DEFAULTS,
@@ -39,6 +47,19 @@ import {
   SendBatcher,
   type Slot,
 } from './batcher.js';
+import {
+  type ChainResult,
+  type ChordResult,
+  type ChordSendOptions,
+  type GroupResult,
+  type GroupSendOptions,
+  readWorkflowProgress,
+  sendChain,
+  sendChord,
+  sendGroup,
+  type WorkflowDeps,
+  type WorkflowProgress,
+} from './workflows.js';
 
 export { ConfigError } from '../aws/errors.js';
 export {
@@ -52,6 +73,14 @@ export { fromStack, type StackSourceOptions } from '../aws/stack-source.js';
 export { EtaParseError } from '../core/errors.js';
 export type { OneTimeSchedule } from '../core/ports.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
+export {
+  type Chain,
+  type Chord,
+  type Group,
+  newChain,
+  newChord,
+  newGroup,
+} from '../core/workflow.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
 export {
   type ContractArgs,
@@ -65,7 +94,12 @@ export {
 export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
 // Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
-export { ResultTimeoutError, TaskFailedError } from './errors.js';
+export {
+  InvalidWorkflowError,
+  ResultTimeoutError,
+  TaskFailedError,
+  WorkflowFailedError,
+} from './errors.js';
 export {
   deletePeriodicTask,
   listOneTimeSchedules,
@@ -80,6 +114,16 @@ export {
   toScheduleExpression,
 } from './periodic.js';
 export { type QueueName, type QueueStats, type QueueStatsDeps, queueStats } from './queues.js';
+export {
+  ChainResult,
+  ChordResult,
+  type ChordSendOptions,
+  DEFAULT_SEND_CONCURRENCY,
+  GroupHandle,
+  GroupResult,
+  type GroupSendOptions,
+  type WorkflowProgress,
+} from './workflows.js';
 
 /** Signatures dispatched at once by `sendTasks` (bounds concurrent PENDING writes). */
 const SEND_CHUNK = 100;
@@ -170,6 +214,59 @@ export interface MachineryClient {
   getState(uuid: string): Promise<TaskRecord | undefined>;
   /** A handle on a task sent earlier (by UUID). */
   asyncResult(uuid: string): AsyncResult;
+  /**
+   * Sends a chain (machinery's `NewChain` + `SendChain`): signatures run one after the other, each
+   * getting the previous one's results appended (unless it is `Immutable`). Resolves once the
+   * first step is sent; the handle's `get()` waits for the last step's results and rejects with
+   * `WorkflowFailedError` naming the step that failed (later steps never run).
+   *
+   * @example
+   * ```ts
+   * const chain = await client.sendChain([add(2, 2), add(5, 6), multiply(4)]);
+   * await chain.get(); // [60]
+   * ```
+   */
+  sendChain(chain: readonly Signature[] | Chain): Promise<ChainResult>;
+  /**
+   * Sends a group (machinery's `NewGroup` + `SendGroup`): the group record first, then the
+   * members in `SendMessageBatch` calls, at most `sendConcurrency` at once; `concurrency` K runs at
+   * most K members at once. The handle's `get()` resolves with every member's results in group
+   * order.
+   *
+   * @example
+   * ```ts
+   * const group = await client.sendGroup([add(1, 1), add(2, 2), add(5, 6)], { sendConcurrency: 4 });
+   * await group.get(); // [[2], [4], [11]]
+   * ```
+   */
+  sendGroup(group: readonly Signature[] | Group, options?: GroupSendOptions): Promise<GroupResult>;
+  /**
+   * Sends a chord (machinery's `NewChord` + `SendChord`): a group whose callback runs exactly once
+   * after every member succeeded, with their results in group order. The handle's `get()`
+   * resolves with the callback's results.
+   *
+   * @example
+   * ```ts
+   * const chord = await client.sendChord([add(1, 1), add(2, 2), add(5, 6)], multiply());
+   * await chord.get(); // [88]
+   * ```
+   */
+  sendChord(
+    group: readonly Signature[] | Group,
+    callback: Signature,
+    options?: ChordSendOptions,
+  ): Promise<ChordResult>;
+  /**
+   * The progress of a group or chord by its `GroupUUID`, `undefined` when no record of it exists.
+   *
+   * @example
+   * ```ts
+   * const p = await client.workflowState('group_…'); // { kind: 'chord', state: 'STARTED', … }
+   * ```
+   */
+  workflowState(groupUUID: string): Promise<WorkflowProgress | undefined>;
+  /** Group and chord records, when configured. */
+  readonly groups: GroupBackend | undefined;
   /** The settings in use. */
   readonly config: Partial<MachineryConfig>;
   readonly backend: ResultBackend;
@@ -228,6 +325,9 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
   };
   const handle = (signature: Signature) =>
     new AsyncResult(signature.UUID, { backend: adapters.backend, clock, signature });
+  // Groups and chords are refused with InvalidWorkflowError when no group backend is configured.
+  const groups = adapters.groups;
+  const workflowDeps: WorkflowDeps = { ...deps, groups, checkSchedulable };
   const batching = { ...BATCHING_DEFAULTS, ...config.batching };
   const batcher = batching.enabled
     ? new SendBatcher<PublishItem>(publishOutcomes(adapters.broker), batching)
@@ -291,6 +391,19 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     },
     asyncResult(uuid) {
       return new AsyncResult(uuid, { backend: adapters.backend, clock });
+    },
+    groups,
+    sendChain(chain) {
+      return sendChain(chain, workflowDeps);
+    },
+    sendGroup(group, options) {
+      return sendGroup(group, workflowDeps, options);
+    },
+    sendChord(group, callback, options) {
+      return sendChord(group, callback, workflowDeps, options);
+    },
+    workflowState(groupUUID) {
+      return readWorkflowProgress(groupUUID, workflowDeps);
     },
     close() {
       adapters.destroy();

@@ -1,86 +1,70 @@
 /**
- * `machinery demo` (what `npm start` runs): machinery's example tasks end to end on the embedded
- * local stack, in this process — no AWS account, no Docker, nothing to configure. Sends add,
- * multiply, sum_ints, sum_floats, concat, split, an int64 beyond 2^53 and the failing panic_task,
- * waits for each, prints a table (UUID, task, state, result) on stdout, stops everything. Exits 0
- * when every task ended as expected (panic_task in FAILURE with `oops`), 1 otherwise.
+ * `machinery demo [--json]` (what `npm start` runs): machinery's examples end to end on the
+ * embedded local stack, in this process — no AWS account, no Docker, nothing to configure.
+ *
+ * The demo is a list of items ({@link DEMO_ITEMS}), each with the result it must produce: the
+ * example tasks (add, multiply, sum_ints, sum_floats, concat, split, an int64 beyond 2^53, the
+ * failing panic_task) and machinery's workflows (a group, a chord of that group into multiply, two
+ * chains). Every item runs at once; the demo prints one row per item (expected and actual result,
+ * time taken), or with `--json` the document `{"ok","items":[{"name","expected","actual","ok","ms"}]}`,
+ * stops everything and exits 0 when every actual result is the expected one, 1 otherwise.
  *
  * @module
  */
-
-import type { TaskRecord } from '../../core/ports.js';
+import { type MachineryClient, ResultTimeoutError, TaskFailedError } from '../../client/index.js';
 import type { ArgInput } from '../../core/signature.js';
 import { newSignature } from '../../core/signature.js';
 import { describeError, EXIT } from '../errors.js';
 import { type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
-import type { CliIO } from '../main.js';
-import { formatPlainResults, formatTable } from '../output.js';
+import type { CliIO, DemoOptions } from '../main.js';
+import { formatPlainResults, formatResultLists, formatTable } from '../output.js';
 import { redirectStdoutToStderr } from '../stdio.js';
 import { exampleLocalTasks } from '../task-loader.js';
 
-/** One demo task: what is sent and what must come back. */
-interface DemoCase {
+/** How long the demo waits for each item, ms. */
+const WAIT_MS = 60_000;
+
+/**
+ * One item of the demo: something sent to the local stack and the result it must produce.
+ *
+ * @example
+ * ```ts
+ * const item: DemoItem = {
+ *   name: 'add(1, 1)',
+ *   expected: '2',
+ *   run: async (runtime) => formatPlainResults(
+ *     await (await runtime.connection.client.sendTask(sig)).getTyped()),
+ * };
+ * ```
+ */
+export interface DemoItem {
+  /** What the table shows in its ITEM column. */
   name: string;
-  args: ArgInput[];
-  /** The task's results as `send --wait` prints them, or the error of a FAILURE. */
-  expect: { state: 'SUCCESS'; result: string } | { state: 'FAILURE'; error: string };
+  /** The result expected, written as `run` writes the actual one. */
+  expected: string;
+  /**
+   * Sends the item and waits for its result, as text: results as `send --wait` prints them, a
+   * failure as `error: <the task's error>`. May reject (the demo shows the error as the result).
+   */
+  run(runtime: LocalRuntime, options: { timeoutMs: number }): Promise<string>;
 }
 
-/** The demo's tasks: machinery's documented examples, plus a 64-bit value beyond 2^53. */
-export const DEMO_CASES: readonly DemoCase[] = [
-  {
-    name: 'add',
-    args: [
-      { Type: 'int64', Value: 1 },
-      { Type: 'int64', Value: 1 },
-    ],
-    expect: { state: 'SUCCESS', result: '2' },
-  },
-  {
-    name: 'multiply',
-    args: [
-      { Type: 'int64', Value: 2 },
-      { Type: 'int64', Value: 3 },
-    ],
-    expect: { state: 'SUCCESS', result: '6' },
-  },
-  {
-    name: 'sum_ints',
-    args: [{ Type: '[]int64', Value: [1, 2] }],
-    expect: { state: 'SUCCESS', result: '3' },
-  },
-  {
-    name: 'sum_floats',
-    args: [{ Type: '[]float64', Value: [1.5, 2.7] }],
-    expect: { state: 'SUCCESS', result: '4.2' },
-  },
-  {
-    name: 'concat',
-    args: [{ Type: '[]string', Value: ['foo', 'bar'] }],
-    expect: { state: 'SUCCESS', result: 'foobar' },
-  },
-  {
-    name: 'split',
-    args: [{ Type: 'string', Value: 'foo' }],
-    expect: { state: 'SUCCESS', result: '["f","o","o"]' },
-  },
-  {
-    name: 'add',
-    args: [
-      { Type: 'int64', Value: 9223372036854775806n },
-      { Type: 'int64', Value: 1 },
-    ],
-    expect: { state: 'SUCCESS', result: '9223372036854775807' },
-  },
-  {
-    name: 'panic_task',
-    args: [],
-    expect: { state: 'FAILURE', error: 'oops' },
-  },
-];
-
-/** How long the demo waits for each task, ms. */
-const WAIT_MS = 60_000;
+/**
+ * The result of one demo item, as `demo --json` prints it.
+ *
+ * @example
+ * ```ts
+ * const row: DemoItemResult = { name: 'add(1, 1)', expected: '2', actual: '2', ok: true, ms: 35 };
+ * ```
+ */
+export interface DemoItemResult {
+  name: string;
+  expected: string;
+  actual: string;
+  ok: boolean;
+  /** Time from sending the item to its result, ms. */
+  ms: number;
+}
 
 function argText(args: readonly ArgInput[]): string {
   return args
@@ -88,14 +72,127 @@ function argText(args: readonly ArgInput[]): string {
     .join(', ');
 }
 
-async function waitFinal(runtime: LocalRuntime, uuid: string): Promise<TaskRecord | undefined> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const record = await runtime.connection.client.getState(uuid);
-    if (record?.state === 'SUCCESS' || record?.state === 'FAILURE') return record;
-    if (Date.now() > deadline) return record;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+const int64 = (...values: number[]): ArgInput[] => values.map((Value) => ({ Type: 'int64', Value }));
+
+/** The text of a result that ended in FAILURE. */
+function failureText(e: unknown): string {
+  if (e instanceof TaskFailedError) return `error: ${e.taskError}`;
+  if (e instanceof ResultTimeoutError) return `(no result: ${e.message})`;
+  throw e;
+}
+
+/**
+ * An item whose result `send` computes on the client; a task failure or a timeout is shown as the
+ * actual result.
+ */
+function item(
+  name: string,
+  expected: string,
+  send: (client: MachineryClient, timeoutMs: number) => Promise<string>,
+): DemoItem {
+  return {
+    name,
+    expected,
+    async run(runtime, { timeoutMs }) {
+      try {
+        return await send(runtime.connection.client, timeoutMs);
+      } catch (e) {
+        return failureText(e);
+      }
+    },
+  };
+}
+
+/** An item sending one task. */
+function taskItem(name: string, args: ArgInput[], expected: string): DemoItem {
+  return item(`${name}(${argText(args)})`, expected, async (client, timeoutMs) => {
+    const result = await client.sendTask(newSignature(name, args));
+    return formatPlainResults(await result.getTyped({ timeoutMs }));
+  });
+}
+
+/** machinery's example group: add(1, 1), add(2, 2), add(5, 6). */
+const exampleGroup = () => [
+  newSignature('add', int64(1, 1)),
+  newSignature('add', int64(2, 2)),
+  newSignature('add', int64(5, 6)),
+];
+
+/**
+ * The demo's items: machinery's documented example tasks, a 64-bit value beyond 2^53, the failing
+ * panic_task, and machinery's example workflows. Items are independent and run at once; append
+ * new ones at the end.
+ */
+export const DEMO_ITEMS: DemoItem[] = [
+  taskItem('add', int64(1, 1), '2'),
+  taskItem('multiply', int64(2, 3), '6'),
+  taskItem('sum_ints', [{ Type: '[]int64', Value: [1, 2] }], '3'),
+  taskItem('sum_floats', [{ Type: '[]float64', Value: [1.5, 2.7] }], '4.2'),
+  taskItem('concat', [{ Type: '[]string', Value: ['foo', 'bar'] }], 'foobar'),
+  taskItem('split', [{ Type: 'string', Value: 'foo' }], '["f","o","o"]'),
+  taskItem(
+    'add',
+    [
+      { Type: 'int64', Value: 9223372036854775806n },
+      { Type: 'int64', Value: 1 },
+    ],
+    '9223372036854775807',
+  ),
+  taskItem('panic_task', [], 'error: oops'),
+  item('group add(1, 1), add(2, 2), add(5, 6)', '[2], [4], [11]', async (client, timeoutMs) => {
+    const group = await client.sendGroup(exampleGroup());
+    return formatResultLists(await group.getTyped({ timeoutMs }));
+  }),
+  item('chord of that group into multiply', '88', async (client, timeoutMs) => {
+    const chord = await client.sendChord(exampleGroup(), newSignature('multiply', []));
+    return formatPlainResults(await chord.getTyped({ timeoutMs }));
+  }),
+  item('chain add(2, 2) → add(5, 6) → multiply(4)', '60', async (client, timeoutMs) => {
+    const chain = await client.sendChain([
+      newSignature('add', int64(2, 2)),
+      newSignature('add', int64(5, 6)),
+      newSignature('multiply', int64(4)),
+    ]);
+    return formatPlainResults(await chain.getTyped({ timeoutMs }));
+  }),
+  item('chain add(1, 1) → add(2, 2) → add(5, 6) → multiply(4)', '68', async (client, timeoutMs) => {
+    const chain = await client.sendChain([
+      newSignature('add', int64(1, 1)),
+      newSignature('add', int64(2, 2)),
+      newSignature('add', int64(5, 6)),
+      newSignature('multiply', int64(4)),
+    ]);
+    return formatPlainResults(await chain.getTyped({ timeoutMs }));
+  }),
+];
+
+/**
+ * Runs demo items at once on a running local system; resolves with each item's result, in order.
+ * An item that rejects shows its error as its actual result (and is not ok).
+ *
+ * @example
+ * ```ts
+ * const results = await runDemoItems(DEMO_ITEMS, runtime, { timeoutMs: 60_000 });
+ * ```
+ */
+export function runDemoItems(
+  items: readonly DemoItem[],
+  runtime: LocalRuntime,
+  options: { timeoutMs: number },
+): Promise<DemoItemResult[]> {
+  return Promise.all(
+    items.map(async (item) => {
+      const started = performance.now();
+      let actual: string;
+      try {
+        actual = await item.run(runtime, options);
+      } catch (e) {
+        actual = `(failed: ${describeError(e, false).message})`;
+      }
+      const ms = Math.round(performance.now() - started);
+      return { name: item.name, expected: item.expected, actual, ok: actual === item.expected, ms };
+    }),
+  );
 }
 
 /**
@@ -103,10 +200,10 @@ async function waitFinal(runtime: LocalRuntime, uuid: string): Promise<TaskRecor
  *
  * @example
  * ```ts
- * process.exitCode = await demo(io);
+ * process.exitCode = await demo({ json: true }, io);
  * ```
  */
-export async function demo(io: CliIO): Promise<number> {
+export async function demo(opts: DemoOptions, io: CliIO): Promise<number> {
   const tasks = await exampleLocalTasks();
   const restoreStdout = redirectStdoutToStderr();
   let runtime: LocalRuntime | undefined;
@@ -120,37 +217,26 @@ export async function demo(io: CliIO): Promise<number> {
     });
     io.stderr(
       `machinery demo: ready in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
-        `sending ${DEMO_CASES.length} tasks (panic_task fails on purpose)…\n`,
+        `running ${DEMO_ITEMS.length} items (panic_task fails on purpose)…\n`,
     );
-    const signatures = DEMO_CASES.map((c) => newSignature(c.name, c.args));
-    await runtime.connection.client.sendTasks(signatures);
-    const live = runtime;
-    const records = await Promise.all(signatures.map((s) => waitFinal(live, s.UUID)));
-
-    let unexpected = 0;
-    const rows = DEMO_CASES.map((c, i) => {
-      const record = records[i];
-      const uuid = (signatures[i] as { UUID: string }).UUID;
-      const state = record?.state ?? 'UNKNOWN';
-      const result =
-        record?.state === 'SUCCESS'
-          ? formatPlainResults(record.results ?? [])
-          : record?.state === 'FAILURE'
-            ? `error: ${record.error ?? ''}`
-            : '(no result yet)';
-      const ok =
-        c.expect.state === 'SUCCESS'
-          ? state === 'SUCCESS' && result === c.expect.result
-          : state === 'FAILURE' && (record?.error ?? '').includes(c.expect.error);
-      if (!ok) unexpected++;
-      return [uuid, `${c.name}(${argText(c.args)})`, state, result, ok ? '' : 'UNEXPECTED'];
-    });
-    io.stdout(formatTable(['UUID', 'TASK', 'STATE', 'RESULT', ''], rows));
-    if (unexpected > 0) {
-      io.stderr(`machinery demo: ${unexpected} task(s) did not end as expected\n`);
+    const results = await runDemoItems(DEMO_ITEMS, runtime, { timeoutMs: WAIT_MS });
+    const ok = results.every((r) => r.ok);
+    if (opts.json) {
+      io.stdout(`${JSON.stringify({ ok, items: results })}\n`);
+    } else {
+      io.stdout(
+        formatTable(
+          ['ITEM', 'EXPECTED', 'ACTUAL', 'MS', 'OK'],
+          results.map((r) => [r.name, r.expected, r.actual, String(r.ms), r.ok ? 'ok' : 'WRONG']),
+        ),
+      );
+    }
+    const wrong = results.filter((r) => !r.ok).length;
+    if (wrong > 0) {
+      io.stderr(`machinery demo: ${wrong} item(s) did not give the expected result\n`);
       return EXIT.failure;
     }
-    io.stderr('machinery demo: every task ended as expected (panic_task fails by design)\n');
+    io.stderr('machinery demo: every item gave the expected result (panic_task fails by design)\n');
     return EXIT.ok;
   } finally {
     try {

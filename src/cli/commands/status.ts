@@ -1,6 +1,8 @@
 /**
  * `machinery status <uuid> [--json] [--local | --stack NAME]`: exit 0 whenever the task is found, whatever its
- * state; an unknown or expired UUID exits 1; an empty or over-long UUID is a usage error (exit 2),
+ * state; an unknown or expired UUID exits 1. A `group_…` UUID shows the progress of that group or
+ * chord instead (`groupStatusJson`: members done, failed, waited on, the callback). An empty or
+ * over-long UUID is a usage error (exit 2),
  * refused before any configuration or network access.
  *
  * @module
@@ -11,7 +13,10 @@ import { connect } from '../clients.js';
 import { resolveCliConfig } from '../config.js';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { CliIO, StatusOptions } from '../main.js';
-import { formatStatus, statusJson } from '../output.js';
+import { formatGroupStatus, formatStatus, groupStatusJson, statusJson } from '../output.js';
+
+/** The prefix of a group's UUID (`newGroupUUID`): `status` shows a group's or chord's progress for it. */
+const GROUP_PREFIX = 'group_';
 
 /**
  * Runs `machinery status`; resolves to the exit code.
@@ -26,6 +31,19 @@ export async function status(uuid: string, opts: StatusOptions, io: CliIO): Prom
   const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
   const { client, close } = connect(config);
   try {
+    if (uuid.startsWith(GROUP_PREFIX)) {
+      const progress = await client.workflowState(uuid);
+      if (progress === undefined || progress.kind === 'chain') {
+        throw new OperationError(
+          'GROUP_NOT_FOUND',
+          `no group ${uuid}: the UUID is unknown, or its records expired`,
+        );
+      }
+      io.stdout(
+        opts.json ? `${JSON.stringify(groupStatusJson(progress))}\n` : formatGroupStatus(progress),
+      );
+      return EXIT.ok;
+    }
     const record = await client.getState(uuid);
     if (record === undefined) {
       throw new OperationError(

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  formatGroupStatus,
   formatPlainResults,
+  formatResultLists,
   formatStatus,
   formatTable,
+  groupStatusJson,
   jsonResults,
   plainValue,
   sendJson,
   statusJson,
 } from '../../../src/cli/output.js';
+import type { GroupProgress } from '../../../src/core/chords.js';
 import type { TaskRecord } from '../../../src/core/ports.js';
 
 const BIG = 18446744073709551615n;
@@ -138,6 +142,7 @@ describe('Function: statusJson', () => {
 
     // Assess
     expect(doc).toEqual({
+      kind: 'task',
       uuid: 'task_1',
       name: 'add',
       state: 'SUCCESS',
@@ -147,6 +152,24 @@ describe('Function: statusJson', () => {
       updatedAt: '2030-01-01T00:00:01.500Z',
       attempts: 1,
       retries: 0,
+      groupUUID: null,
+      groupIndex: null,
+      eta: null,
+    });
+  });
+
+  it("gives a group member's GroupUUID and index and the ETA as RFC 3339", () => {
+    // Act
+    const doc = statusJson(
+      record({ groupUUID: 'group_1', groupIndex: 2, eta: Date.parse('2030-01-01T09:00:00.250Z') }),
+    );
+
+    // Assess
+    expect(doc).toMatchObject({
+      kind: 'task',
+      groupUUID: 'group_1',
+      groupIndex: 2,
+      eta: '2030-01-01T09:00:00.25Z',
     });
   });
 
@@ -211,5 +234,103 @@ describe('Function: formatTable', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+/** A chord's progress with one member failed and one waited on. */
+function progress(overrides: Partial<GroupProgress> = {}): GroupProgress {
+  return {
+    uuid: 'group_1',
+    kind: 'chord',
+    state: 'FAILURE',
+    total: 3,
+    succeeded: 1,
+    failed: ['task_2'],
+    waitingOn: ['task_2', 'task_3'],
+    error: 'member task_2 failed: boom',
+    callback: { uuid: 'chord_1', state: 'FAILURE' },
+    ...overrides,
+  };
+}
+
+describe('Function: groupStatusJson', () => {
+  it('has exactly the documented keys', () => {
+    // Act
+    const doc = groupStatusJson(progress());
+
+    // Assess
+    expect(doc).toEqual({
+      uuid: 'group_1',
+      kind: 'chord',
+      state: 'FAILURE',
+      total: 3,
+      succeeded: 1,
+      failed: ['task_2'],
+      waitingOn: ['task_2', 'task_3'],
+      error: 'member task_2 failed: boom',
+      callback: { uuid: 'chord_1', state: 'FAILURE' },
+    });
+  });
+
+  it('keeps waitingOn and callback null for a Go group counted without a record', () => {
+    // Act
+    const doc = groupStatusJson(
+      progress({
+        kind: 'group',
+        state: 'STARTED',
+        failed: [],
+        waitingOn: null,
+        callback: null,
+        error: null,
+      }),
+    );
+
+    // Assess
+    expect(doc).toMatchObject({ waitingOn: null, callback: null, kind: 'group' });
+  });
+});
+
+describe('Function: formatGroupStatus', () => {
+  it('shows progress, failed and waited-on members, the error and the callback on labelled lines', () => {
+    // Act
+    const out = formatGroupStatus(progress());
+
+    // Assess
+    expect(out).toBe(
+      [
+        'uuid:     group_1',
+        'kind:     chord',
+        'state:    FAILURE',
+        'progress: 1 of 3 succeeded',
+        'failed:   task_2',
+        'waiting:  task_2, task_3',
+        'error:    member task_2 failed: boom',
+        'callback: chord_1 (FAILURE)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says accounted when the members are unknown', () => {
+    // Act
+    const out = formatGroupStatus(progress({ waitingOn: null, failed: [], error: null }));
+
+    // Assess
+    expect(out).toContain('progress: 1 of 3 accounted\n');
+    expect(out).not.toContain('waiting:');
+  });
+});
+
+describe('Function: formatResultLists', () => {
+  it('writes each list as a JSON array with exact integers, separated by commas', () => {
+    // Act
+    const out = formatResultLists([
+      [{ Type: 'int64', Value: 2 }],
+      [{ Type: 'uint64', Value: BIG }],
+      [],
+    ]);
+
+    // Assess
+    expect(out).toBe('[2], [18446744073709551615], []');
   });
 });
