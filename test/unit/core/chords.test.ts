@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { ChordExtension, type ChordOptions, readGroup } from '../../../src/core/chords.js';
 import { AdjustableClock } from '../../../src/core/clock.js';
 import { dispatch } from '../../../src/core/dispatch.js';
-import { TransientInfrastructureError, WorkflowError } from '../../../src/core/errors.js';
+import { WorkflowError } from '../../../src/core/errors.js';
 import { MemoryBroker, MemoryResultBackend, MemoryScheduler } from '../../../src/core/memory.js';
 import { MemoryGroupBackend } from '../../../src/core/memory-groups.js';
-import type { Delivery, GroupBackend, ProcessOutcome } from '../../../src/core/ports.js';
+import type { Delivery, ProcessOutcome } from '../../../src/core/ports.js';
 import { createProcessor } from '../../../src/core/processor.js';
 import { createRegistry, defineTask } from '../../../src/core/registry.js';
 import { newSignature } from '../../../src/core/signature.js';
@@ -25,6 +25,7 @@ import {
   newGroup,
 } from '../../../src/core/workflow.js';
 import { groupBackendConformance } from '../../conformance/group-backend.js';
+import { type ChordStep, FaultyGroups } from '../../support/faulty-groups.js';
 
 groupBackendConformance('memory', async () => {
   const backend = new MemoryGroupBackend();
@@ -40,55 +41,7 @@ groupBackendConformance('memory', async () => {
 const noop = { debug() {}, info() {}, warn() {}, error() {} };
 const DAY = 86_400_000;
 
-/** A step of the protocol after which a fault is injected once. */
-type Step = 'leaf' | 'level1' | 'level2' | 'trigger' | 'send' | 'fail';
-
-/** Delegates to a backend; throws once right after the step named (the write is done). */
-class FaultyGroups implements GroupBackend {
-  readonly inner: MemoryGroupBackend;
-  #armed: Step | undefined;
-  injected = 0;
-  constructor(inner: MemoryGroupBackend, step?: Step) {
-    this.inner = inner;
-    this.#armed = step;
-  }
-  #after(step: Step): void {
-    if (this.#armed === step) {
-      this.#armed = undefined;
-      this.injected++;
-      throw new TransientInfrastructureError(`injected crash after ${step}`);
-    }
-  }
-  initGroup: GroupBackend['initGroup'] = (i, o) => this.inner.initGroup(i, o);
-  getGroup: GroupBackend['getGroup'] = (g, o) => this.inner.getGroup(g, o);
-  memberUUIDs: GroupBackend['memberUUIDs'] = (g, t, o) => this.inner.memberUUIDs(g, t, o);
-  readLevel: GroupBackend['readLevel'] = (g, l, n, o) => this.inner.readLevel(g, l, n, o);
-  countMember: GroupBackend['countMember'] = (g, m, t, o) => this.inner.countMember(g, m, t, o);
-  countedMembers: GroupBackend['countedMembers'] = (g, o) => this.inner.countedMembers(g, o);
-  markNode: GroupBackend['markNode'] = async (node, slot, o) => {
-    const out = await this.inner.markNode(node, slot, o);
-    if (out.marked && out.count > 0) {
-      this.#after(node.level === 0 ? 'leaf' : node.level === 1 ? 'level1' : 'level2');
-    }
-    return out;
-  };
-  trigger: GroupBackend['trigger'] = async (g, o) => {
-    const out = await this.inner.trigger(g, o);
-    if (out === 'triggered') this.#after('trigger');
-    return out;
-  };
-  fail: GroupBackend['fail'] = async (g, f, o) => {
-    const out = await this.inner.fail(g, f, o);
-    if (out === 'failed') this.#after('fail');
-    return out;
-  };
-  /** Throws once before the callback's send, when armed for `send`. */
-  beforeSend(signatures: readonly Signature[]): void {
-    if (signatures.some((s) => s.Name === 'multiply' || s.Name === 'collect')) this.#after('send');
-  }
-}
-
-function world(options: ChordOptions & { step?: Step } = {}) {
+function world(options: ChordOptions & { step?: ChordStep } = {}) {
   const clock = new AdjustableClock();
   const results = new MemoryResultBackend();
   const broker = new MemoryBroker();
@@ -145,7 +98,7 @@ function world(options: ChordOptions & { step?: Step } = {}) {
   ]);
   const deps = { backend: results, broker, scheduler, clock };
   const send = async (sigs: readonly Signature[]) => {
-    groups.beforeSend(sigs);
+    await groups.beforeSend(sigs);
     return dispatch(sigs, deps);
   };
   const ext = new ChordExtension(
