@@ -89,6 +89,11 @@ export interface Adapters {
    */
   routing: QueueRouting | undefined;
   /**
+   * Checks that the high-priority queue is configured, else throws a `ConfigError` naming
+   * `MACHINERY_HIGH_TASK_QUEUE_URL`, the source, and `why` (what needed it).
+   */
+  requireHighQueue(why: string): void;
+  /**
    * The scheduler, or a `ConfigError` naming the variables not set (`MACHINERY_SCHEDULE_GROUP`…),
    * the source, and `why` (what needed it).
    */
@@ -173,6 +178,11 @@ export function createAdapters(
       config.taskQueueUrl === undefined
         ? undefined
         : queueRouting(config.taskQueueUrl, config.highTaskQueueUrl),
+    requireHighQueue(why) {
+      if (config.highTaskQueueUrl === undefined) {
+        throw missingSettingsError(['highTaskQueueUrl'], source, why);
+      }
+    },
     requireScheduler(why) {
       if (scheduler !== undefined) return scheduler;
       const missing = SCHEDULER_SETTINGS.filter((k) => config[k] === undefined);

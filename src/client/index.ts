@@ -13,7 +13,8 @@
  * console.log(await result.get({ timeoutMs: 10_000 })); // [3]
  * ```
  *
- * IAM for producers: `sqs:SendMessage` on the task queue (and the delay queue for ETAs),
+ * IAM for producers: `sqs:SendMessage` on the task queue, the high-priority queue (when used) and
+ * the delay queue (for ETAs),
  * `dynamodb:PutItem` and `dynamodb:GetItem` on `task_states`, plus `scheduler:CreateSchedule` and
  * `iam:PassRole` on the Scheduler role for ETAs more than 15 minutes away.
  *
@@ -36,6 +37,7 @@ import type {
   TaskRecord,
 } from '../core/ports.js';
 import { DEFAULTS } from '../core/resources.js';
+import { type QueueChoice, routeSignature } from '../core/routing.js';
 import { etaToMillis } from '../core/time.js';
 import type { Signature } from '../core/types.js';
 import type { Chain, Group } from '../core/workflow.js';
@@ -70,8 +72,18 @@ export {
   type SettingsSource,
 } from '../aws/settings.js';
 export { fromStack, type StackSourceOptions } from '../aws/stack-source.js';
+export {
+  type ContractArgs,
+  defineContract,
+  implement,
+  type Sendable,
+  signatureOf,
+  signatureWith,
+  type TaskContract,
+} from '../core/contract.js';
 export { EtaParseError } from '../core/errors.js';
 export type { OneTimeSchedule } from '../core/ports.js';
+export type { QueueChoice } from '../core/routing.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
 export {
   type Chain,
@@ -82,15 +94,6 @@ export {
   newGroup,
 } from '../core/workflow.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
-export {
-  type ContractArgs,
-  defineContract,
-  implement,
-  type Sendable,
-  signatureOf,
-  signatureWith,
-  type TaskContract,
-} from '../core/contract.js';
 export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
 // Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
@@ -152,6 +155,12 @@ export interface ClientConfig extends AdapterOptions {
    * `maxDelayMs` for others to join. @default BATCHING_DEFAULTS (on, 2 ms)
    */
   batching?: BatchingOptions;
+  /**
+   * Smallest `Priority` sent to the high-priority queue (`MACHINERY_HIGH_TASK_QUEUE_URL`) when a
+   * send names no queue; without a high queue every task goes to the task queue.
+   * @default DEFAULTS.highPriorityThreshold (5)
+   */
+  highPriorityThreshold?: number;
 }
 
 /**
@@ -160,11 +169,19 @@ export interface ClientConfig extends AdapterOptions {
  * @example
  * ```ts
  * await client.sendTask(sig, { deduplicationId: `${sig.UUID}-again` });
+ * await client.sendTask(urgent, { queue: 'high' });
  * ```
  */
 export interface SendOptions {
   /** FIFO deduplication id (immediate sends only). @default the task UUID */
   deduplicationId?: string;
+  /**
+   * The task queue: `'high'` (needs `MACHINERY_HIGH_TASK_QUEUE_URL`, else a `ConfigError` before
+   * any write) or `'default'`, written to `RoutingKey` of the task and of its callbacks that have
+   * none, so retries, ETAs, redrives and callbacks stay on it.
+   * @default by `Priority`: at or above `highPriorityThreshold` the high queue, when configured
+   */
+  queue?: QueueChoice;
 }
 
 /**
@@ -179,10 +196,13 @@ export interface SendOptions {
  */
 export interface MachineryClient {
   /**
-   * Records the task PENDING, then sends it: to the task queue, or by its ETA through the delay
-   * queue (≤ 15 min) or an EventBridge schedule (later). Resolves with a handle on the task once
-   * the message is sent; rejects when it could not be (nothing is silently dropped). Sending the
-   * same signature again is safe: the PENDING write is conditional and FIFO deduplicates.
+   * Records the task PENDING, then sends it: to its task queue (the one `options.queue` names,
+   * else the high-priority queue for a `Priority` at or above `highPriorityThreshold` when one is
+   * configured, else the default), or by its ETA through the delay queue (≤ 15 min) or an
+   * EventBridge schedule (later), to reach that queue when due. Resolves with a handle on the
+   * task once the message is sent; rejects when it could not be (nothing is silently dropped).
+   * Sending the same signature again is safe: the PENDING write is conditional and FIFO
+   * deduplicates.
    *
    * Concurrent calls share `SendMessageBatch` requests ({@link ClientConfig.batching}): each call
    * writes its PENDING record at once, and its message joins a batch of at most 10 sent when they
@@ -209,7 +229,10 @@ export interface MachineryClient {
    * {@link MachineryClient.sendTask} for many signatures, batched (`SendMessageBatch`), 100 at a
    * time. On failure it rejects; signatures of earlier chunks were sent (re-sending all is safe).
    */
-  sendTasks(signatures: readonly Signature[]): Promise<AsyncResult[]>;
+  sendTasks(
+    signatures: readonly Signature[],
+    options?: Pick<SendOptions, 'queue'>,
+  ): Promise<AsyncResult[]>;
   /** The stored state of a task, or `undefined` when none is recorded. */
   getState(uuid: string): Promise<TaskRecord | undefined>;
   /** A handle on a task sent earlier (by UUID). */
@@ -295,6 +318,13 @@ export interface MachineryClient {
 export function createClient(config: ClientConfig = {}): MachineryClient {
   const adapters = createAdapters(config, ['taskQueueUrl', 'taskStatesTable']);
   const clock = config.clock ?? systemClock;
+  const routing =
+    adapters.routing === undefined
+      ? undefined
+      : {
+          ...adapters.routing,
+          highPriorityThreshold: config.highPriorityThreshold ?? DEFAULTS.highPriorityThreshold,
+        };
   const deps = {
     backend: adapters.backend,
     broker: adapters.broker,
@@ -303,6 +333,14 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     ...(config.resultsExpireInSeconds === undefined
       ? {}
       : { resultsExpireInSeconds: config.resultsExpireInSeconds }),
+    ...(routing === undefined ? {} : { routing }),
+  };
+  // A send naming the high queue is refused, naming the variable, before any write.
+  const route = (signature: Signature, queue: QueueChoice | undefined): Signature => {
+    if (queue === 'high') {
+      adapters.requireHighQueue(`task ${signature.UUID} asks for the high-priority queue`);
+    }
+    return routing === undefined ? signature : routeSignature(signature, routing, queue);
   };
   // dispatch() routes ETAs more than maxDelaySeconds away to the scheduler; without one, refuse
   // here, naming the settings, before any PENDING write.
@@ -353,7 +391,9 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     backend: adapters.backend,
     broker: adapters.broker,
     scheduler: adapters.scheduler,
-    async sendTask(signature, options = {}) {
+    async sendTask(given, options = {}) {
+      // Routed first: the batch place is the queue's.
+      const signature = route(given, options.queue);
       checkSchedulable([signature]);
       const dedup = options.deduplicationId;
       const dispatchOptions = dedup === undefined ? {} : { deduplicationId: () => dedup };
@@ -378,7 +418,8 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     async send(task, ...args) {
       return client.sendTask(signatureOf(task, ...args));
     },
-    async sendTasks(signatures) {
+    async sendTasks(given, options = {}) {
+      const signatures = given.map((s) => route(s, options.queue));
       checkSchedulable(signatures);
       // Chunks bound the PENDING writes in flight (one per signature) to SEND_CHUNK at a time.
       for (let i = 0; i < signatures.length; i += SEND_CHUNK) {
