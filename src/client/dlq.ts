@@ -68,8 +68,14 @@ export const REDRIVEN_FROM_ATTRIBUTE = 'machinery.redriven-from';
 /** Message attributes a redriven copy keeps (the trace context); reasons are left behind. */
 const KEPT_ATTRIBUTES = ['traceparent', 'tracestate'];
 
-/** How long a listing or a redrive holds a received message, seconds. */
-const HOLD_SECONDS = 60;
+/** How long a listing holds the messages it received (released at its end), seconds. */
+const LIST_HOLD_SECONDS = 60;
+
+/**
+ * How long the redrive loop holds a received batch while it sends the copies and deletes the
+ * originals, seconds: a run killed half-way leaves at most one batch hidden this long.
+ */
+export const REDRIVE_HOLD_SECONDS = 15;
 
 /** Largest `MaxNumberOfMessagesPerSecond` of a message move task. */
 export const MAX_MOVE_RATE = 500;
@@ -346,7 +352,7 @@ export class DeadLetterQueues {
       scan: while (seen.size < limit) {
         const got = await dlq.receive({
           max: limit - seen.size,
-          visibilityTimeoutSeconds: HOLD_SECONDS,
+          visibilityTimeoutSeconds: LIST_HOLD_SECONDS,
         });
         if (got.length === 0) break;
         held.push(...got);
@@ -573,12 +579,18 @@ export class DeadLetterQueues {
     const started = this.#clock.now();
     const skipped: ReceivedMessage[] = [];
     const unsent: string[] = [];
+    const seen = new Set<string>();
     let moved = 0;
     options.onProgress?.({ moved, total });
     try {
       while (wanted === undefined || wanted.size > 0) {
-        const got = await dlq.receive({ max: 10, visibilityTimeoutSeconds: HOLD_SECONDS });
-        if (got.length === 0) break;
+        const got = await dlq.receive({ max: 10, visibilityTimeoutSeconds: REDRIVE_HOLD_SECONDS });
+        // Empty, or only messages seen before (skipped ones whose hold ran out): the end.
+        if (got.every((m) => seen.has(m.messageId))) {
+          skipped.push(...got);
+          break;
+        }
+        for (const m of got) seen.add(m.messageId);
         const chosen: ReceivedMessage[] = [];
         for (const m of got) {
           const uuid =

@@ -1,6 +1,7 @@
 /**
- * The `machinery` command in a subprocess (through tsx, as `npm run machinery` does), with an
- * environment holding no machinery or AWS configuration but what the test passes.
+ * The `machinery` command in a subprocess (Node with tsx's loader: one process, so a signal sent
+ * to the child reaches the command itself), with an environment holding no machinery or AWS
+ * configuration but what the test passes.
  *
  * @module
  */
@@ -8,8 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const MAIN = join(ROOT, 'src/cli/main.ts');
+/** tsx's loader, by URL: found from here whatever the subprocess's directory. */
+const TSX_LOADER = import.meta.resolve('tsx');
 
 /**
  * How a `machinery` subprocess ended.
@@ -70,7 +72,7 @@ export function startMachinery(
   args: readonly string[],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): CliRun {
-  const child = spawn(process.execPath, [TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...cleanEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
