@@ -40,9 +40,11 @@ export interface MachineryGrantTargets extends Construct {
 
 /**
  * Grants the worker's execution role what it calls: `sqs:SendMessage` to the task DLQ, the task
- * queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both tables and
- * `dynamodb:BatchGetItem` on `task_states` (any key: the failure ledger's `streak#…`, `fault#…`
- * and `dlq#…` records live there beside the task states), and creating schedules.
+ * queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem/BatchGetItem` on both tables
+ * (any key: the failure ledger's `streak#…`, `fault#…` and `dlq#…` records live in `task_states`
+ * beside the task states; the chord protocol's tree nodes, member pages and counters in
+ * `group_metas` beside the group records, its counted members in transactions of `UpdateItem`s),
+ * and creating schedules.
  *
  * @example
  * ```ts
@@ -53,7 +55,7 @@ export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable
   const { queues } = targets;
   sendTo(role, [queues.tasksDlq, queues.tasks, queues.delay]);
   grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
-  grantTable(role, targets.groupMetasTable, ['GetItem', 'PutItem', 'UpdateItem']);
+  grantTable(role, targets.groupMetasTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
   grantSchedules(targets, role, ['scheduler:CreateSchedule']);
 }
 
@@ -93,6 +95,15 @@ export function grantProducer(
       'PutItem',
       'GetItem',
       ...(options.cancel === true ? ['UpdateItem'] : []),
+    ]),
+  );
+  // Groups and chords: the root record and member pages at send, their progress for handles.
+  grant = grant.combine(
+    grantTable(grantee, targets.groupMetasTable, [
+      'UpdateItem',
+      'PutItem',
+      'GetItem',
+      'BatchGetItem',
     ]),
   );
   const scheduleActions = ['scheduler:CreateSchedule'];

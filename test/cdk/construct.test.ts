@@ -337,6 +337,10 @@ describe('Class: Machinery', () => {
           'dynamodb:PutItem',
           'dynamodb:GetItem',
           'dynamodb:UpdateItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
           'scheduler:CreateSchedule',
           'scheduler:DeleteSchedule',
           'scheduler:GetSchedule',
@@ -349,6 +353,17 @@ describe('Class: Machinery', () => {
       expect(passRole?.Condition).toEqual({
         StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
       });
+      const groupTable = (machinery.groupMetasTable as dynamodb.Table).node
+        .defaultChild as CfnElement;
+      const groups = statementsOf(producer).find((s) =>
+        JSON.stringify(s.Resource).includes(stack.getLogicalId(groupTable)),
+      );
+      expect(groups?.Action).toEqual([
+        'dynamodb:UpdateItem',
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+      ]);
       const wildcard = statementsOf(producer).filter((s) => s.Resource === '*');
       expect(wildcard).toEqual([
         { Action: 'scheduler:ListSchedules', Effect: 'Allow', Resource: '*' },

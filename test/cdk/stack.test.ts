@@ -327,7 +327,11 @@ describe('Class: MachineryStack', () => {
         Effect: 'Allow',
         Resource: arnOf(m.taskStatesTable),
       },
-      { Action: rw, Effect: 'Allow', Resource: arnOf(m.groupMetasTable) },
+      {
+        Action: [...rw, 'dynamodb:BatchGetItem'],
+        Effect: 'Allow',
+        Resource: arnOf(m.groupMetasTable),
+      },
       { Action: 'scheduler:CreateSchedule', Effect: 'Allow', Resource: scheduleArn },
       passRole,
     ]);
