@@ -91,6 +91,10 @@ export interface SqsConsumerOptions {
   taskQueueUrl?: string;
   /** The task dead-letter queue. Required to dead-letter. */
   dlqUrl?: string;
+  /** The high-priority task queue, when configured (records whose ARN names it need no lookup). */
+  highTaskQueueUrl?: string;
+  /** The high-priority queue's dead-letter queue: where its records are dead-lettered. */
+  highDlqUrl?: string;
   /**
    * Where the reason of a dead-letter copy too large to carry attributes is written, before the
    * copy is sent (see {@link SqsConsumer.deadLetter}). Without it such a copy is sent bare.
@@ -128,6 +132,8 @@ export class SqsConsumer {
   readonly #sqs: SQSClient;
   readonly #taskQueueUrl: string | undefined;
   readonly #dlqUrl: string | undefined;
+  readonly #highTaskQueueUrl: string | undefined;
+  readonly #highDlqUrl: string | undefined;
   readonly #lookupUrl: (queueName: string, ownerAccountId?: string) => Promise<string>;
   readonly #notes: Pick<FailureLedger, 'putDeadLetterNote'> | undefined;
   readonly #maxBytes: number;
@@ -136,14 +142,16 @@ export class SqsConsumer {
     this.#sqs = options.sqs;
     this.#taskQueueUrl = options.taskQueueUrl;
     this.#dlqUrl = options.dlqUrl;
+    this.#highTaskQueueUrl = options.highTaskQueueUrl;
+    this.#highDlqUrl = options.highDlqUrl;
     this.#notes = options.notes;
     this.#maxBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
     this.#lookupUrl = queueUrlLookup(options.sqs);
   }
 
   /**
-   * The URL of the queue a record came from: the configured task queue when its name matches the
-   * record's `eventSourceARN`, else `GetQueueUrl` (cached).
+   * The URL of the queue a record came from: the configured task queue or high-priority queue
+   * when its name matches the record's `eventSourceARN`, else `GetQueueUrl` (cached).
    *
    * @example
    * ```ts
@@ -154,7 +162,9 @@ export class SqsConsumer {
     const arn = record.eventSourceARN;
     const parsed = parseQueueArn(arn);
     if (!parsed) return Promise.reject(new Error(`not an SQS queue ARN: '${arn}'`));
-    if (this.#taskQueueUrl?.endsWith(`/${parsed.name}`)) return Promise.resolve(this.#taskQueueUrl);
+    for (const url of [this.#taskQueueUrl, this.#highTaskQueueUrl]) {
+      if (url?.endsWith(`/${parsed.name}`)) return Promise.resolve(url);
+    }
     return this.#lookupUrl(parsed.name, parsed.accountId);
   }
 
@@ -233,7 +243,8 @@ export class SqsConsumer {
   }
 
   /**
-   * Sends a record's original body, unchanged, to the task DLQ with the reason as message
+   * Sends a record's original body, unchanged, to the task DLQ (the high-priority queue's DLQ for
+   * a record of that queue, when both are configured) with the reason as message
    * attributes (`machinery.reason`, `machinery.detail`, `machinery.task-uuid`,
    * `machinery.dead-lettered-at`, `machinery.source-queue`, and the record's
    * `traceparent`/`tracestate`). On a FIFO DLQ the message keeps the record's `MessageGroupId` and
@@ -254,7 +265,7 @@ export class SqsConsumer {
     record: SQSRecord,
     info: { reason: DeadLetterReason; detail: string; uuid?: string; now: number },
   ): Promise<DeadLetterCopy> {
-    const url = this.#dlqUrl;
+    const url = this.#dlqOf(record);
     if (url === undefined) {
       throw new Error('cannot dead-letter: no DLQ URL is configured (MACHINERY_DLQ_URL)');
     }
@@ -307,5 +318,15 @@ export class SqsConsumer {
       throw translateAwsError(e, { service: 'SQS', resource: url });
     }
     return { withAttributes, deduplicationId };
+  }
+
+  /** The DLQ of the queue a record came from: the high queue's for its records, else the task DLQ. */
+  #dlqOf(record: Pick<SQSRecord, 'eventSourceARN'>): string | undefined {
+    const name = parseQueueArn(record.eventSourceARN)?.name;
+    const high = this.#highTaskQueueUrl;
+    if (name !== undefined && high?.endsWith(`/${name}`) && this.#highDlqUrl !== undefined) {
+      return this.#highDlqUrl;
+    }
+    return this.#dlqUrl;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The system on one machine, in this process: the embedded local stack (fauxqs, DynamoDB Local,
- * the Scheduler emulator), the worker on the task queue and the forwarder on the delay queue, each
+ * the Scheduler emulator), the worker on the task queue and on the high-priority task queue (one
+ * runner each, like the deployment's two event sources) and the forwarder on the delay queue, each
  * driven by a local event-source runner as Lambda would drive it. Used by `machinery local up` and
  * `machinery demo`.
  *
@@ -10,6 +11,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DEFAULTS } from '../core/resources.js';
+import { queueRouting } from '../core/routing.js';
 import { createForwarder, sqsDeadLetterSink } from '../handlers/forwarder.js';
 import { createWorker, fromPowertools } from '../handlers/worker.js';
 import { EventSourceRunner } from '../local/runner.js';
@@ -43,8 +45,8 @@ export interface LocalRuntime {
 }
 
 /**
- * Starts the local stack, the worker (task queue) and the forwarder (delay queue), each through
- * an {@link EventSourceRunner}. Schedules fire through the Scheduler emulator into the delay queue.
+ * Starts the local stack, the worker (task queue, high-priority task queue) and the forwarder
+ * (delay queue), each through an {@link EventSourceRunner}. Schedules fire through the Scheduler emulator into the delay queue.
  *
  * @example
  * ```ts
@@ -53,7 +55,7 @@ export interface LocalRuntime {
  */
 export async function startLocalRuntime(options: {
   tasks: LocalTasks;
-  /** Worker invocations at once (different message groups). @default 4 */
+  /** Worker invocations at once (different message groups), on each task queue. @default 4 */
   concurrency?: number;
   /** Polling and deletion errors of the runners. */
   onError?: (error: unknown) => void;
@@ -102,6 +104,7 @@ export async function startLocalRuntime(options: {
       ...(scheduler ? { scheduler } : {}),
       clock: stack.clock,
       deadLetter: sqsDeadLetterSink(clients.sqs, stack.queueUrls.delayDlq),
+      routing: queueRouting(stack.queueUrls.tasks, stack.queueUrls.highTasks),
       logger: fromPowertools(new Logger({ serviceName: 'machinery-forwarder', logLevel })),
     });
     const common = {
@@ -114,6 +117,15 @@ export async function startLocalRuntime(options: {
         ...common,
         queueUrl: stack.queueUrls.tasks,
         queueArn: stack.queueArns.tasks,
+        handler: worker,
+        concurrency: options.concurrency ?? 4,
+        timeoutMs: DEFAULTS.workerTimeoutSeconds * 1000,
+        functionName: 'machinery-worker',
+      }),
+      new EventSourceRunner({
+        ...common,
+        queueUrl: stack.queueUrls.highTasks,
+        queueArn: stack.queueArns.highTasks,
         handler: worker,
         concurrency: options.concurrency ?? 4,
         timeoutMs: DEFAULTS.workerTimeoutSeconds * 1000,

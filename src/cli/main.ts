@@ -76,6 +76,8 @@ function processIO(): CliIO {
 /** Options of `machinery send`, as commander parses them. */
 export interface SendOptions {
   groupId?: string;
+  /** The task queue (`high` needs `MACHINERY_HIGH_TASK_QUEUE_URL`). @default by priority */
+  queue?: 'high' | 'default';
   retry?: number;
   eta?: string;
   wait?: boolean;
@@ -220,6 +222,9 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
       'TYPE:VALUE arguments: int64:1 bool:true string:rest-verbatim []int64:1,2,3 \'[]string:["a,b","c"]\'',
     )
     .option('--group-id <id>', 'message group (ordering key): tasks of one group run in order')
+    .addOption(
+      new Option('--queue <queue>', 'task queue: high or default').choices(['high', 'default']),
+    )
     .addOption(
       new Option('--retry <n>', 'retries on failure (Fibonacci back-off)').argParser(
         commanderParser(parseRetry),

@@ -59,6 +59,7 @@ import { DelayBodyError, SignatureDecodeError } from '../core/errors.js';
 import { taskExpiresAt } from '../core/lifetime.js';
 import type { Broker, ResultBackend, Scheduler, TaskRecord } from '../core/ports.js';
 import { settledOutcome } from '../core/processor.js';
+import type { QueueRouting } from '../core/routing.js';
 import { decodeSignature } from '../core/signature.js';
 import { etaToMillis } from '../core/time.js';
 import type { DeadLetterReason, Signature } from '../core/types.js';
@@ -114,6 +115,12 @@ export interface ForwarderOptions {
   logger?: ForwarderLogger;
   /** machinery's `ResultsExpireIn`, for the PENDING items of periodic firings. @default 3600 */
   resultsExpireInSeconds?: number;
+  /**
+   * The task queues a periodic firing routes between (`core/routing.ts`: by `Priority`, written
+   * to `RoutingKey`); other records already carry their `RoutingKey`. @default none: firings keep
+   * their template's `RoutingKey`
+   */
+  routing?: QueueRouting;
 }
 
 /**
@@ -231,6 +238,7 @@ export async function forwardRecord(
         ...(options.resultsExpireInSeconds === undefined
           ? {}
           : { resultsExpireInSeconds: options.resultsExpireInSeconds }),
+        ...(options.routing === undefined ? {} : { routing: options.routing }),
       });
       return {
         kind: 'fired',
@@ -413,6 +421,7 @@ export function createForwarderFromEnv(
     backend: adapters.backend,
     broker: adapters.broker,
     ...(scheduler === undefined ? {} : { scheduler }),
+    ...(adapters.routing === undefined ? {} : { routing: adapters.routing }),
     ...(config.delayDlqUrl === undefined
       ? {}
       : { deadLetter: sqsDeadLetterSink(clients.sqs, config.delayDlqUrl) }),

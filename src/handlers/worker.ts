@@ -429,6 +429,10 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         sqs: adapters.clients.sqs,
         ...(adapters.config.taskQueueUrl ? { taskQueueUrl: adapters.config.taskQueueUrl } : {}),
         ...(adapters.config.dlqUrl ? { dlqUrl: adapters.config.dlqUrl } : {}),
+        ...(adapters.config.highTaskQueueUrl
+          ? { highTaskQueueUrl: adapters.config.highTaskQueueUrl }
+          : {}),
+        ...(adapters.config.highDlqUrl ? { highDlqUrl: adapters.config.highDlqUrl } : {}),
         ...(ledger ? { notes: ledger } : {}),
       }),
       broker: adapters.broker,

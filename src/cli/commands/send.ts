@@ -1,5 +1,5 @@
 /**
- * `machinery send <task> [TYPE:VALUE …] [--group-id ID] [--retry N] [--eta WHEN] [--wait]
+ * `machinery send <task> [TYPE:VALUE …] [--group-id ID] [--queue high|default] [--retry N] [--eta WHEN] [--wait]
  * [--timeout 30s] [--json] [--local | --stack NAME]`.
  *
  * - Without `--wait`: prints the task UUID (with `--json`, the PENDING document).
@@ -66,7 +66,10 @@ export async function send(
   const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
   const { client, close } = connect(config);
   try {
-    const result = await client.sendTask(signature);
+    const result = await client.sendTask(
+      signature,
+      opts.queue === undefined ? {} : { queue: opts.queue },
+    );
     if (!opts.wait) {
       io.stdout(
         opts.json
