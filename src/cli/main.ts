@@ -113,7 +113,7 @@ function commanderParser<T>(parse: (text: string) => T): (text: string) => T {
 
 /** Options of `machinery dlq show`, `redrive-status`. */
 export interface DlqOptions {
-  queue?: 'task' | 'delay' | 'scheduler';
+  queue?: 'task' | 'high' | 'delay' | 'scheduler';
   json?: boolean;
   local?: boolean;
 }
@@ -356,7 +356,7 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .description('the dead-letter queues: list, show, redrive, redrive-status, purge');
   const queueOption = () =>
     new Option('--queue <name>', 'which DLQ')
-      .choices(['task', 'delay', 'scheduler'])
+      .choices(['task', 'high', 'delay', 'scheduler'])
       .default('task');
   const localOption = '--local';
   const localHelp = 'use .machinery/local.env, whatever the environment says';

@@ -2,11 +2,12 @@
  * Dead-letter queues: list, show, redrive, redrive status, purge (see `docs/dead-letters.md` and
  * `docs/design.md §4`).
  *
- * Three DLQs, by name:
+ * The DLQs, by name:
  *
  * | name | queue (`MACHINERY_…`) | redrives into |
  * | --- | --- | --- |
  * | `task` | `DLQ_URL` (FIFO) | the task queue |
+ * | `high` | `HIGH_DLQ_URL` (FIFO) | the high-priority task queue |
  * | `delay` | `DELAY_DLQ_URL` | the delay queue |
  * | `scheduler` | `SCHEDULER_DLQ_URL` | the delay queue (where the Scheduler delivers) |
  *
@@ -18,7 +19,7 @@
  *   note `dlq#<MessageDeduplicationId>` (copies too large for attributes), else the message was
  *   moved by SQS's redrive policy (`movedBySqs`, no reason). Scheduler DLQ messages carry the
  *   Scheduler's `ERROR_CODE` / `ERROR_MESSAGE`.
- * - **Redrive** of a whole task or delay DLQ uses a message move task (`StartMessageMoveTask` with
+ * - **Redrive** of a whole task (or high) or delay DLQ uses a message move task (`StartMessageMoveTask` with
  *   `DestinationArn`: explicitly dead-lettered messages have no source queue), one per queue at a
  *   time, at most 500 messages/s. The Scheduler DLQ (no queue's DLQ), selected messages, and
  *   endpoints without the API go through a receive → send → delete loop. Either way a redriven
@@ -57,10 +58,10 @@ export type { MoveTask } from '../aws/dlq.js';
  * const q: DlqName = 'task';
  * ```
  */
-export type DlqName = 'task' | 'delay' | 'scheduler';
+export type DlqName = 'task' | 'high' | 'delay' | 'scheduler';
 
 /** Every DLQ name, in the order `show` searches them. */
-export const DLQ_NAMES: readonly DlqName[] = ['task', 'delay', 'scheduler'];
+export const DLQ_NAMES: readonly DlqName[] = ['task', 'high', 'delay', 'scheduler'];
 
 /** The attribute naming the DLQ message a redriven copy came from. */
 export const REDRIVEN_FROM_ATTRIBUTE = 'machinery.redriven-from';
@@ -228,6 +229,7 @@ const QUEUE_SETTINGS: Record<
   { dlq: keyof MachineryConfig; target: keyof MachineryConfig }
 > = {
   task: { dlq: 'dlqUrl', target: 'taskQueueUrl' },
+  high: { dlq: 'highDlqUrl', target: 'highTaskQueueUrl' },
   delay: { dlq: 'delayDlqUrl', target: 'delayQueueUrl' },
   scheduler: { dlq: 'schedulerDlqUrl', target: 'delayQueueUrl' },
 };

@@ -188,4 +188,29 @@ describe('Class: DeadLetterQueues (fauxqs)', () => {
     expect(copy?.MessageAttributes?.[REDRIVEN_FROM_ATTRIBUTE]?.StringValue).toBe(sent.MessageId);
     expect(await queueDepth(stack.clients.sqs, stack.queueUrls.schedulerDlq)).toBe(0);
   });
+
+  it('redrives the high-priority DLQ into the high-priority task queue', async () => {
+    // Prepare
+    await stack.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queueUrls.highTasksDlq,
+        MessageBody: '{"UUID":"task_h","Name":"urgent"}',
+        MessageGroupId: 'g-h',
+        MessageDeduplicationId: 'orig-h',
+      }),
+    );
+
+    // Act
+    const listed = await dlqs.list({ queue: 'high' });
+    const result = await dlqs.redrive({ queue: 'high', method: 'loop' });
+
+    // Assess
+    expect(listed.map((e) => e.taskUUID)).toEqual(['task_h']);
+    expect(result).toMatchObject({ method: 'loop', queue: 'high', moved: 1 });
+    const [copy] = await receiveMessages(stack.clients.sqs, stack.queueUrls.highTasks, {
+      count: 1,
+    });
+    expect(copy?.Attributes?.MessageGroupId).toBe('g-h');
+    expect(await queueDepth(stack.clients.sqs, stack.queueUrls.highTasksDlq)).toBe(0);
+  });
 });

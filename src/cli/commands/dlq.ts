@@ -70,6 +70,7 @@ export function processTerminal(): Terminal {
 
 const TARGETS: Record<DlqName, string> = {
   task: 'the task queue',
+  high: 'the high-priority task queue',
   delay: 'the delay queue',
   scheduler: 'the delay queue',
 };
@@ -255,7 +256,7 @@ export async function dlqRedrive(
   if (result.method === 'loop' && result.fallback !== null) {
     io.stderr(`note: ${result.fallback}; the messages were moved by receive, send and delete\n`);
   }
-  if (queue === 'task') {
+  if (queue === 'task' || queue === 'high') {
     io.stderr(
       'note: redriven messages join the tail of their message groups: their old places are gone\n',
     );

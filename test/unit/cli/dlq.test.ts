@@ -172,9 +172,10 @@ describe('Function: bodyTask', () => {
 });
 
 describe('Function: isDlqName', () => {
-  it('accepts the three DLQ names only', () => {
+  it('accepts the four DLQ names only', () => {
     // Act / Assess
-    expect(['task', 'delay', 'scheduler', 'tasks', ''].map(isDlqName)).toEqual([
+    expect(['task', 'high', 'delay', 'scheduler', 'tasks', ''].map(isDlqName)).toEqual([
+      true,
       true,
       true,
       true,
