@@ -98,7 +98,23 @@ export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
 // Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
 export {
+  bodyTask,
+  createDeadLetterQueues,
+  DeadLetterQueues,
+  type DeadLetterQueuesDeps,
+  DLQ_NAMES,
+  type DlqEntry,
+  type DlqMessageDetails,
+  type DlqName,
+  type MoveTask,
+  type RedriveOptions,
+  type RedriveProgress,
+  type RedriveResult,
+  type RedriveStatus,
+} from './dlq.js';
+export {
   InvalidWorkflowError,
+  RedriveError,
   ResultTimeoutError,
   TaskFailedError,
   WorkflowFailedError,
