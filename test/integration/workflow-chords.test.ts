@@ -12,7 +12,7 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Adapters, createAdapters } from '../../src/aws/adapters.js';
 import { type ChordOptions, readGroup } from '../../src/core/chords.js';
@@ -60,7 +60,13 @@ afterAll(async () => {
 });
 
 /** Starts an in-process worker; `runs` records the runs of the callback tasks. */
-function startWorker(options: { groups?: GroupBackend; chords?: ChordOptions } = {}) {
+function startWorker(
+  options: {
+    groups?: GroupBackend;
+    chords?: ChordOptions;
+    backstop?: { streakLimit?: number };
+  } = {},
+) {
   const runs: [string, unknown[]][] = [];
   const handler = createWorker({
     registry: createRegistry(chordTasks((name, args) => runs.push([name, args]))),
@@ -68,6 +74,7 @@ function startWorker(options: { groups?: GroupBackend; chords?: ChordOptions } =
     logger: quietLogger('SILENT'),
     ...(options.groups ? { groups: options.groups } : {}),
     ...(options.chords ? { chords: options.chords } : {}),
+    ...(options.backstop ? { backstop: options.backstop } : {}),
     processorOptions: {
       ...(options.groups instanceof FaultyGroups
         ? {
@@ -336,5 +343,63 @@ describe('Chords on the emulators', () => {
     });
     expect(cb).toMatchObject({ state: 'SUCCESS', results: [int(14)] });
     expect(runs.filter(([n]) => n === 'multiply')).toEqual([['multiply', [2, 7]]]);
+  });
+
+  it('dead-letters a member whose chord step keeps failing (repeated-error) and completes it after a redrive', async () => {
+    // Prepare: the chord's member page is missing, so building the callback fails every time.
+    const { runs } = startWorker({ backstop: { streakLimit: 2 } });
+    const chord = newChord(newGroup(add(3, 4)), newSignature('multiply'));
+    await groups.initGroup(
+      {
+        groupUUID: chord.group.groupUUID,
+        kind: 'chord',
+        members: chord.group.tasks.map((t) => t.UUID),
+        callbackUUID: chord.callback.UUID,
+        deadline: Date.now() + 14 * DAY,
+      },
+      { now: Date.now(), expiresAt: Date.now() + 18 * DAY },
+    );
+    const page = { GroupUUID: `${chord.group.groupUUID}#M#0` };
+    const pageItem = (
+      await adapters.clients.dynamodb.send(
+        new GetCommand({ TableName: stack.names.tables.groupMetas, Key: page }),
+      )
+    ).Item;
+    await adapters.clients.dynamodb.send(
+      new DeleteCommand({ TableName: stack.names.tables.groupMetas, Key: page }),
+    );
+    const member = chord.group.tasks[0] as Signature;
+
+    // Act
+    await dispatch([member], deps());
+    const dead = await waitFor(async () => {
+      const out = await stack.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: stack.queueUrls.tasksDlq,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      return out.Messages?.[0];
+    });
+    const memberState = await adapters.backend.get(member.UUID, { now: Date.now() });
+    await adapters.clients.dynamodb.send(
+      new PutCommand({ TableName: stack.names.tables.groupMetas, Item: pageItem }),
+    );
+    await sendRaw(dead.Body ?? '', member.UUID);
+    await stack.clients.sqs.send(
+      new DeleteMessageCommand({
+        QueueUrl: stack.queueUrls.tasksDlq,
+        ReceiptHandle: dead.ReceiptHandle,
+      }),
+    );
+    const cb = await finalState(chord.callback.UUID);
+
+    // Assess
+    expect(dead.MessageAttributes?.['machinery.reason']?.StringValue).toBe('repeated-error');
+    expect(dead.MessageAttributes?.['machinery.detail']?.StringValue).toContain('page is missing');
+    expect(memberState?.state).toBe('SUCCESS');
+    expect(cb).toMatchObject({ state: 'SUCCESS', results: [int(7)] });
+    expect(runs.filter(([n]) => n === 'multiply')).toEqual([['multiply', [7]]]);
   });
 });
