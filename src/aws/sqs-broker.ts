@@ -7,8 +7,9 @@
  *   is `PublishItem.deduplicationId`, by default the task UUID: a re-send of the same attempt
  *   within SQS's 5-minute window is a duplicate, and a retry passes a new id.
  * - **Batching.** Many signatures go in `SendMessageBatch` calls of at most 10 entries and 1 MiB
- *   (body plus message attributes, as SQS counts it). A single message over 1 MiB is refused
- *   before anything is sent ({@link MessageTooLargeError}).
+ *   (body plus message attributes, as SQS counts it), several at once; a batch holding a message
+ *   group is sent after the earlier batches holding it, so the group keeps the items' order. A
+ *   single message over 1 MiB is refused before anything is sent ({@link MessageTooLargeError}).
  * - **Never dropped.** Entries a batch reports as failed are retried with exponential back-off (a
  *   bounded number of attempts). Entries still unsent after that, or rejected by SQS as the
  *   sender's fault, make `publish` reject with a {@link PublishError} listing their UUIDs (the
@@ -85,6 +86,13 @@ export interface OutgoingMessage {
   delaySeconds?: number;
   /** Body plus attributes, bytes, as SQS counts it. */
   bytes: number;
+}
+
+/** What one batch left unsent, and why. */
+interface BatchResult {
+  unsent: string[];
+  reason?: string;
+  cause?: unknown;
 }
 
 /**
@@ -347,12 +355,29 @@ export class SqsBroker implements Broker {
     await this.#sendAll(new Map([[url, messages]]));
   }
 
-  /** Sends every message (validated and split first, so an oversize one sends nothing). */
+  /**
+   * Sends every message (validated and split first, so an oversize one sends nothing). Batches go
+   * `concurrency` at a time, except that a batch holding a message group waits until the earlier
+   * batches holding that group have settled (retries included), so a group keeps its order.
+   */
   async #sendAll(byQueue: Map<string, OutgoingMessage[]>): Promise<void> {
-    const jobs: { url: string; batch: OutgoingMessage[] }[] = [];
+    const jobs: { url: string; batch: OutgoingMessage[]; after: Promise<unknown>[] }[] = [];
+    const done: Promise<unknown>[] = [];
+    const settle: (() => void)[] = [];
     for (const [url, messages] of byQueue) {
+      const lastOfGroup = new Map<string, number>();
       for (const batch of splitIntoBatches(messages, MAX_BATCH_ENTRIES, this.#maxBytes)) {
-        jobs.push({ url, batch });
+        const index = jobs.length;
+        const after = new Set<Promise<unknown>>();
+        for (const m of batch) {
+          if (m.groupId === undefined) continue;
+          const previous = lastOfGroup.get(m.groupId);
+          if (previous !== undefined && previous !== index)
+            after.add(done[previous] as Promise<unknown>);
+          lastOfGroup.set(m.groupId, index);
+        }
+        jobs.push({ url, batch, after: [...after] });
+        done.push(new Promise<void>((resolve) => settle.push(resolve)));
       }
     }
     const unsent: string[] = [];
@@ -361,8 +386,15 @@ export class SqsBroker implements Broker {
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
-        const job = jobs[next++] as (typeof jobs)[number];
-        const result = await this.#sendBatch(job.url, job.batch);
+        const index = next++;
+        const job = jobs[index] as (typeof jobs)[number];
+        let result: BatchResult;
+        try {
+          await Promise.all(job.after);
+          result = await this.#sendBatch(job.url, job.batch);
+        } finally {
+          settle[index]?.();
+        }
         unsent.push(...result.unsent);
         if (result.reason !== undefined) reasons.push(result.reason);
         if (result.cause !== undefined) cause ??= result.cause;
@@ -375,10 +407,7 @@ export class SqsBroker implements Broker {
   }
 
   /** One batch, with retries of failed entries. Resolves with what is still unsent. */
-  async #sendBatch(
-    url: string,
-    batch: readonly OutgoingMessage[],
-  ): Promise<{ unsent: string[]; reason?: string; cause?: unknown }> {
+  async #sendBatch(url: string, batch: readonly OutgoingMessage[]): Promise<BatchResult> {
     let pending = batch.map((m, i) => ({ id: String(i), m }));
     const permanent: string[] = [];
     let reason: string | undefined;

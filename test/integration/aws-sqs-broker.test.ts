@@ -142,6 +142,37 @@ describe('Class: SqsBroker', () => {
     });
   });
 
+  it('keeps the order of one message group split over several batches, whichever batch is answered first', async () => {
+    // Prepare
+    const { broker, taskQueueUrl } = await brokerOnFreshQueues();
+    const items = Array.from({ length: 25 }, () => ({
+      signature: sig({ BrokerMessageGroupId: 'order-1' }),
+    }));
+    let firstBatch = true;
+    const client = clients.at(-1) as SQSClient; // the broker's own client
+    // The first SendMessageBatch answers 300 ms late, so without ordering the later batches of
+    // the group would reach the queue first.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if (firstBatch) {
+          firstBatch = false;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'slowFirstBatch' },
+    );
+
+    // Act
+    await broker.publish(items);
+
+    // Assess
+    const received = await receiveMessages(stack.clients.sqs, taskQueueUrl, { count: 25 });
+    expect(received.map((m) => JSON.parse(m.Body ?? '{}').UUID)).toEqual(
+      items.map((i) => i.signature.UUID),
+    );
+  });
+
   it('does not retry an entry rejected as the sender fault', async () => {
     // Prepare: a queue taking at most 1 KiB, the broker's own limit being 1 MiB
     const { broker, taskQueueUrl, requests } = await brokerOnFreshQueues(
