@@ -1,6 +1,6 @@
 /**
  * Automatic batching of sends: concurrent `sendTask` calls share `SendMessageBatch` requests
- * (docs/design.md §1, §6: batches of 10, 1 MiB).
+ * (docs/design.md §4 "Sending in batches"; §6: batches of 10, 1 MiB).
  *
  * A send takes its place ({@link SendBatcher.reserve}) when it is called, before its PENDING
  * write, and fills it with its message once the write is done. Places join the open batch of
