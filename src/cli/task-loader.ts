@@ -129,6 +129,10 @@ const TYPESCRIPT_LOAD_CODES: ReadonlySet<string> = new Set([
 export function typeScriptLoadHint(file: string, error: unknown): string | undefined {
   if (!/\.[cm]?ts$/.test(file)) return undefined;
   const code = (error as { code?: unknown } | null)?.code;
+  // The module itself missing is not a TypeScript problem.
+  if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(file)) {
+    return undefined;
+  }
   if (
     !(error instanceof SyntaxError) &&
     !(typeof code === 'string' && TYPESCRIPT_LOAD_CODES.has(code))
