@@ -25,7 +25,6 @@ import { DOCUMENT_TRANSLATE_CONFIG } from '../src/aws/config.js';
 import { EventBridgeScheduler } from '../src/aws/scheduler.js';
 import { createClient, type MachineryClient } from '../src/client/index.js';
 import type { Clock } from '../src/core/clock.js';
-import { createProcessor } from '../src/core/processor.js';
 import { createRegistry, type Task } from '../src/core/registry.js';
 import { createForwarder, sqsDeadLetterSink } from '../src/handlers/forwarder.js';
 import { createWorker } from '../src/handlers/worker.js';
@@ -439,6 +438,8 @@ export interface SystemOptions {
   batchSize?: number;
   /** Ask DynamoDB for consumed capacity on every request. @default true */
   capacity?: boolean;
+  /** Called with each role's DynamoDB client once it is instrumented, to add more counters. */
+  onDynamodbClient?: (role: Role, client: DynamoDBClient) => void;
 }
 
 /**
@@ -469,6 +470,7 @@ export async function startSystem(options: SystemOptions): Promise<BenchSystem> 
     instrument(sqs, requests[role], 'sqs');
     instrument(ddb, requests[role], 'dynamodb', { capacity });
     instrument(scheduler, requests[role], 'scheduler');
+    options.onDynamodbClient?.(role, ddb);
     destroyers.push(
       () => sqs.destroy(),
       () => ddb.destroy(),
@@ -513,15 +515,7 @@ export async function startSystem(options: SystemOptions): Promise<BenchSystem> 
     clock,
     scheduler: workerRole.scheduler,
     logger: new Logger({ logLevel: 'SILENT' }),
-    processor: (deps) =>
-      createProcessor({
-        registry,
-        backend: deps.backend,
-        broker: deps.broker,
-        clock: deps.clock,
-        logger: quietLogger,
-        ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
-      }),
+    registry,
   });
 
   const forwarderRole = clientsFor('forwarder');
