@@ -116,6 +116,7 @@ export interface DlqOptions {
   queue?: 'task' | 'high' | 'delay' | 'scheduler';
   json?: boolean;
   local?: boolean;
+  stack?: string;
 }
 
 /** Options of `machinery dlq list`. */
@@ -358,8 +359,6 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     new Option('--queue <name>', 'which DLQ')
       .choices(['task', 'high', 'delay', 'scheduler'])
       .default('task');
-  const localOption = '--local';
-  const localHelp = 'use .machinery/local.env, whatever the environment says';
   dlq
     .command('list')
     .description(
@@ -375,7 +374,8 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
       '--json',
       'print [{"messageId","taskUUID","name","reason","detail","receiveCount","deadLetteredAt","messageGroupId","movedBySqs"}]',
     )
-    .option(localOption, localHelp)
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (opts: DlqListOptions) => {
       const { dlqList } = await import('./commands/dlq.js');
       setExitCode(await dlqList(opts, io));
@@ -388,7 +388,8 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .argument('<id>', 'task UUID or DLQ message id')
     .addOption(queueOption().default(undefined, 'every DLQ'))
     .option('--json', 'print the entry of list plus "queue", "signature" and "task"')
-    .option(localOption, localHelp)
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (id: string, opts: DlqOptions) => {
       const { dlqShow } = await import('./commands/dlq.js');
       setExitCode(await dlqShow(id, opts, io));
@@ -407,7 +408,8 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     )
     .option('--yes', 'do not ask (required when not on a terminal)')
     .option('--json', 'print {"method","queue","moved",…}')
-    .option(localOption, localHelp)
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (opts: DlqRedriveOptions) => {
       const { dlqRedrive } = await import('./commands/dlq.js');
       setExitCode(await dlqRedrive(opts, io));
@@ -417,7 +419,8 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .description('the running and recent message move tasks of a DLQ (ListMessageMoveTasks)')
     .addOption(queueOption())
     .option('--json', 'print {"queue","supported","tasks"}')
-    .option(localOption, localHelp)
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (opts: DlqOptions) => {
       const { dlqRedriveStatus } = await import('./commands/dlq.js');
       setExitCode(await dlqRedriveStatus(opts, io));
@@ -427,7 +430,8 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .description('delete every message of a DLQ for good')
     .addOption(queueOption())
     .option('--yes', 'required: the messages are gone for good')
-    .option(localOption, localHelp)
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
     .action(async (opts: DlqRedriveOptions) => {
       const { dlqPurge } = await import('./commands/dlq.js');
       setExitCode(await dlqPurge(opts, io));

@@ -18,7 +18,7 @@ import {
   type RedriveResult,
 } from '../../client/dlq.js';
 import { connect } from '../clients.js';
-import { resolveConfig } from '../config.js';
+import { resolveCliConfig, type SourceFlags } from '../config.js';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import type { CliIO } from '../main.js';
 import { formatTable, statusJson } from '../output.js';
@@ -32,11 +32,10 @@ import { createProgress } from '../progress.js';
  * const o: DlqCommonOptions = { queue: 'task', json: true };
  * ```
  */
-export interface DlqCommonOptions {
+export interface DlqCommonOptions extends SourceFlags {
   /** @default 'task' */
   queue?: DlqName;
   json?: boolean;
-  local?: boolean;
 }
 
 /**
@@ -81,7 +80,7 @@ async function withDlqs<T>(
   io: CliIO,
   run: (dlqs: DeadLetterQueues) => Promise<T>,
 ): Promise<T> {
-  const config = resolveConfig({ local: opts.local === true, env: io.env, cwd: io.cwd });
+  const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
   const { client, clients, settings, close } = connect(config);
   try {
     const table = settings.taskStatesTable;
