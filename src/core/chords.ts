@@ -1,7 +1,7 @@
 /**
  * The chord protocol: the worker's {@link WorkflowExtension} for groups and chords, composed of
- * the idempotent storage steps of a {@link GroupBackend} (see `docs/design.md §4`, groups and
- * chords, and the glossary in `workflow.ts`).
+ * the idempotent storage steps of a {@link GroupBackend} (see `docs/design.md §4`, chords, and the
+ * glossary in `workflow.ts`).
  *
  * ## Completion (a member's SUCCESS is stored)
  *

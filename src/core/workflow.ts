@@ -21,6 +21,7 @@
  *
  * @module
  */
+import type { GroupInit } from './ports.js';
 import { QUEUES } from './resources.js';
 import { deriveTaskUUID, newChordUUID, newGroupUUID, newTaskUUID } from './signature.js';
 import { formatEta } from './time.js';
@@ -394,4 +395,24 @@ export function chordDeadlineGroup(signature: Signature): string | undefined {
   return signature.Name === CHORD_DEADLINE_HEADER && typeof g === 'string' && g !== ''
     ? g
     : undefined;
+}
+
+/**
+ * What `GroupBackend.initGroup` records for a group or chord: its kind, member UUIDs in order,
+ * the callback's UUID and the deadline (epoch ms).
+ *
+ * @example
+ * ```ts
+ * await groups.initGroup(groupInit(chord, now + DEFAULT_CHORD_DEADLINE_MS), { now, expiresAt });
+ * ```
+ */
+export function groupInit(workflow: Group | Chord, deadline: number): GroupInit {
+  const group = 'group' in workflow ? workflow.group : workflow;
+  return {
+    groupUUID: group.groupUUID,
+    kind: 'group' in workflow ? 'chord' : 'group',
+    members: group.tasks.map((t) => t.UUID),
+    callbackUUID: 'group' in workflow ? workflow.callback.UUID : null,
+    deadline,
+  };
 }

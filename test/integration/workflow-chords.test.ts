@@ -22,7 +22,7 @@ import type { GroupBackend } from '../../src/core/ports.js';
 import { createRegistry } from '../../src/core/registry.js';
 import { encodeSignature, newSignature } from '../../src/core/signature.js';
 import type { Signature } from '../../src/core/types.js';
-import { type Chord, newChord, newGroup } from '../../src/core/workflow.js';
+import { type Chord, groupInit, newChord, newGroup } from '../../src/core/workflow.js';
 import { createWorker } from '../../src/handlers/worker.js';
 import { EventSourceRunner } from '../../src/local/runner.js';
 import { type ChordStep, FaultyGroups } from '../support/faulty-groups.js';
@@ -102,16 +102,7 @@ const deps = () => ({ backend: adapters.backend, broker: adapters.broker, clock:
 
 async function sendChord(chord: Chord): Promise<void> {
   const now = Date.now();
-  await groups.initGroup(
-    {
-      groupUUID: chord.group.groupUUID,
-      kind: 'chord',
-      members: chord.group.tasks.map((t) => t.UUID),
-      callbackUUID: chord.callback.UUID,
-      deadline: now + 14 * DAY,
-    },
-    { now, expiresAt: now + 18 * DAY },
-  );
+  await groups.initGroup(groupInit(chord, now + 14 * DAY), { now, expiresAt: now + 18 * DAY });
   await dispatch(chord.group.tasks, deps());
 }
 
@@ -349,16 +340,10 @@ describe('Chords on the emulators', () => {
     // Prepare: the chord's member page is missing, so building the callback fails every time.
     const { runs } = startWorker({ backstop: { streakLimit: 2 } });
     const chord = newChord(newGroup(add(3, 4)), newSignature('multiply'));
-    await groups.initGroup(
-      {
-        groupUUID: chord.group.groupUUID,
-        kind: 'chord',
-        members: chord.group.tasks.map((t) => t.UUID),
-        callbackUUID: chord.callback.UUID,
-        deadline: Date.now() + 14 * DAY,
-      },
-      { now: Date.now(), expiresAt: Date.now() + 18 * DAY },
-    );
+    await groups.initGroup(groupInit(chord, Date.now() + 14 * DAY), {
+      now: Date.now(),
+      expiresAt: Date.now() + 18 * DAY,
+    });
     const page = { GroupUUID: `${chord.group.groupUUID}#M#0` };
     const pageItem = (
       await adapters.clients.dynamodb.send(

@@ -9,7 +9,7 @@ import { readGroup } from '../../src/core/chords.js';
 import { dispatch } from '../../src/core/dispatch.js';
 import type { GroupBackend } from '../../src/core/ports.js';
 import { newSignature } from '../../src/core/signature.js';
-import { chordDeadlineSignature, newChord, newGroup } from '../../src/core/workflow.js';
+import { chordDeadlineSignature, groupInit, newChord, newGroup } from '../../src/core/workflow.js';
 import { type DelayHarness, eventually, startDelayHarness } from './delay-harness.js';
 import { chordTasks } from './support/chord-tasks.js';
 
@@ -40,16 +40,7 @@ describe('Function: chordDeadlineSignature (on the local stack)', () => {
     const chord = newChord(newGroup(newSignature('add', [int(1), int(1)]), stuck), callback);
     const now = h.clock.now();
     const deadlineAt = now + 30 * MIN;
-    await groups.initGroup(
-      {
-        groupUUID: chord.group.groupUUID,
-        kind: 'chord',
-        members: chord.group.tasks.map((t) => t.UUID),
-        callbackUUID: callback.UUID,
-        deadline: deadlineAt,
-      },
-      { now, expiresAt: now + 18 * DAY },
-    );
+    await groups.initGroup(groupInit(chord, deadlineAt), { now, expiresAt: now + 18 * DAY });
     const deps = {
       backend: h.client.backend,
       broker: h.client.broker,

@@ -12,7 +12,7 @@ import { MemoryBroker, MemoryResultBackend, MemoryScheduler } from '../../../src
 import { MemoryGroupBackend } from '../../../src/core/memory-groups.js';
 import type { Delivery, ProcessOutcome } from '../../../src/core/ports.js';
 import { createProcessor } from '../../../src/core/processor.js';
-import { createRegistry, defineTask } from '../../../src/core/registry.js';
+import { createRegistry } from '../../../src/core/registry.js';
 import { newSignature } from '../../../src/core/signature.js';
 import type { Signature } from '../../../src/core/types.js';
 import {
@@ -20,11 +20,13 @@ import {
   type Chord,
   chordDeadlineSignature,
   GROUP_INDEX_HEADER,
+  groupInit,
   newChain,
   newChord,
   newGroup,
 } from '../../../src/core/workflow.js';
 import { groupBackendConformance } from '../../conformance/group-backend.js';
+import { chordTasks } from '../../integration/support/chord-tasks.js';
 import { type ChordStep, FaultyGroups } from '../../support/faulty-groups.js';
 
 groupBackendConformance('memory', async () => {
@@ -52,50 +54,7 @@ function world(options: ChordOptions & { step?: ChordStep } = {}) {
   const seen = (name: string, args: unknown[]) => {
     runs[name] = [...(runs[name] ?? []), args];
   };
-  let flaky = true;
-  const registry = createRegistry([
-    defineTask({ name: 'add', rest: 'int64', run: (_c, ...xs) => xs.reduce((s, x) => s + x, 0) }),
-    defineTask({
-      name: 'multiply',
-      rest: 'int64',
-      run: (_c, ...xs) => {
-        seen('multiply', xs);
-        return xs.reduce((p, x) => p * x, 1);
-      },
-    }),
-    defineTask({
-      name: 'collect',
-      rest: 'int64',
-      run: async (ctx, ...xs) => {
-        const all: unknown[] = [...xs];
-        if (ctx.chordResults) for await (const r of ctx.chordResults()) all.push(r[0]?.Value);
-        seen('collect', all);
-        return all.length;
-      },
-    }),
-    defineTask({
-      name: 'boom',
-      run: () => {
-        throw new Error('boom');
-      },
-    }),
-    defineTask({
-      name: 'flaky',
-      rest: 'int64',
-      run: (_c, x) => {
-        if (flaky) {
-          flaky = false;
-          throw new Error('first run fails');
-        }
-        return x;
-      },
-    }),
-    defineTask({
-      name: 'onError',
-      args: ['string'],
-      run: (_c, text) => void seen('onError', [text]),
-    }),
-  ]);
+  const registry = createRegistry(chordTasks(seen));
   const deps = { backend: results, broker, scheduler, clock };
   const send = async (sigs: readonly Signature[]) => {
     await groups.beforeSend(sigs);
@@ -142,16 +101,7 @@ function world(options: ChordOptions & { step?: ChordStep } = {}) {
   }
   async function sendChord(chord: Chord): Promise<void> {
     const now = clock.now();
-    await memory.initGroup(
-      {
-        groupUUID: chord.group.groupUUID,
-        kind: 'chord',
-        members: chord.group.tasks.map((t) => t.UUID),
-        callbackUUID: chord.callback.UUID,
-        deadline: now + 14 * DAY,
-      },
-      { now, expiresAt: now + 18 * DAY },
-    );
+    await memory.initGroup(groupInit(chord, now + 14 * DAY), { now, expiresAt: now + 18 * DAY });
     await dispatch(chord.group.tasks, deps);
   }
   const progress = (groupUUID: string) =>
@@ -260,6 +210,28 @@ describe('Function: newChord', () => {
       chord.callback.UUID,
       chord.callback.UUID,
     ]);
+  });
+});
+
+describe('Function: groupInit', () => {
+  it('records a group without callback and a chord with its callback, members in order', () => {
+    // Prepare
+    const group = newGroup(add(1, 1), add(2, 2));
+    const chord = newChord(group, newSignature('multiply'));
+
+    // Act
+    const g = groupInit(group, 5);
+    const c = groupInit(chord, 6);
+
+    // Assess
+    expect(g).toEqual({
+      groupUUID: group.groupUUID,
+      kind: 'group',
+      members: group.tasks.map((t) => t.UUID),
+      callbackUUID: null,
+      deadline: 5,
+    });
+    expect(c).toMatchObject({ kind: 'chord', callbackUUID: chord.callback.UUID, deadline: 6 });
   });
 });
 
@@ -411,10 +383,12 @@ describe('Class: ChordExtension', () => {
     const flaky = newSignature('flaky', [int(7)], { StopTaskDeletionOnError: true });
     const chord = newChord(newGroup(add(1, 1), flaky), newSignature('multiply'));
     await w.sendChord(chord);
+    process.env.CHORD_FLAKY_OK = '0';
 
     // Act
     await w.drain();
     const waiting = await w.progress(chord.group.groupUUID);
+    process.env.CHORD_FLAKY_OK = '1';
     const dead = w.outcomes.find((o) => o.kind === 'dead-letter');
     const member = w.broker.published.map((p) => p.signature).find((s) => s.UUID === flaky.UUID);
     await w.processor.process(member as Signature, w.delivery(99));
@@ -452,6 +426,7 @@ describe('Class: ChordExtension', () => {
   it('fails a chord still waiting at its deadline expired, and triggers one that completed', async () => {
     // Prepare
     const w = world();
+    process.env.CHORD_FLAKY_OK = '0';
     const stuck = newSignature('flaky', [int(1)], { StopTaskDeletionOnError: true });
     const waiting = newChord(newGroup(add(1, 1), stuck), newSignature('multiply'));
     const done = newChord(newGroup(add(2, 2)), newSignature('multiply'));
