@@ -550,3 +550,63 @@ describe('Function: readGroup', () => {
     expect(p).toBeUndefined();
   });
 });
+
+describe('Function: createProcessor (workflow hooks)', () => {
+  it('tells the extension of dead-lettered, permanently failed and revoked members, never as failed', async () => {
+    // Prepare
+    const calls: string[] = [];
+    const results = new MemoryResultBackend();
+    const broker = new MemoryBroker();
+    const processor = createProcessor({
+      registry: createRegistry(chordTasks(() => {})),
+      backend: results,
+      broker,
+      logger: noop,
+      writeRetryDelaysMs: [],
+      workflow: {
+        memberSucceeded: async (s) => void calls.push(`succeeded ${s.Name}`),
+        memberFailed: async (s) => void calls.push(`failed ${s.Name}`),
+        memberRevoked: async (s) => void calls.push(`revoked ${s.Name}`),
+        memberDeadLettered: async (s, reason) =>
+          void calls.push(`dead-lettered ${s.Name} ${reason}`),
+      },
+    });
+    process.env.CHORD_FLAKY_OK = '0';
+    const group = newGroup(
+      newSignature('add', [{ Type: 'string', Value: 'x' }]),
+      newSignature('flaky', [int(1)], { StopTaskDeletionOnError: true }),
+      newSignature('boom'),
+      add(1, 2),
+      add(3, 4),
+    );
+    const [badArgs, permanent, failing, revoked, ok] = group.tasks as [
+      Signature,
+      Signature,
+      Signature,
+      Signature,
+      Signature,
+    ];
+    await results.revoke(revoked.UUID, { now: Date.now(), expiresAt: Date.now() + DAY });
+    const delivery: Delivery = {
+      messageId: 'm',
+      receiveCount: 1,
+      firstReceivedAt: Date.now(),
+      remainingTimeMs: () => 60_000,
+      signal: new AbortController().signal,
+    };
+
+    // Act
+    for (const sig of [badArgs, permanent, failing, revoked, ok]) {
+      await processor.process(sig, delivery);
+    }
+
+    // Assess
+    expect(calls).toEqual([
+      'dead-lettered add invalid-args',
+      'dead-lettered flaky permanent-failure',
+      'failed boom',
+      'revoked add',
+      'succeeded add',
+    ]);
+  });
+});
