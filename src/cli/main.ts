@@ -4,13 +4,14 @@
  * ```
  * machinery local up [--tasks <module>]
  * machinery send <task> [TYPE:VALUE …] [--group-id ID] [--retry N] [--eta WHEN] [--wait] [--timeout 30s] [--json] [--local]
+ * machinery send-workflow <file> [--wait] [--timeout 30s] [--json]
  * machinery status <uuid> [--json] [--local]
  * machinery cancel <uuid> [--json]
  * machinery periodic add <name> <cron|rate> <task> [TYPE:VALUE …] [--timezone TZ] [--json]
  * machinery periodic list [--all] [--json]
  * machinery periodic rm <name>
  * machinery queues [--json]
- * machinery demo
+ * machinery demo [--json]
  * ```
  *
  * Every command that connects takes `--local` or `--stack NAME` (`src/cli/config.ts`).
@@ -30,8 +31,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { parseTimeout } from './duration.js';
 import { localSourceOption, stackSourceOption } from './config.js';
+import { parseTimeout } from './duration.js';
 import { describeError, EXIT, UsageError } from './errors.js';
 import type { CancelOptions } from './commands/cancel.js';
 import type {
@@ -85,6 +86,20 @@ export interface SendOptions {
   json?: boolean;
   local?: boolean;
   stack?: string;
+}
+
+/** Options of `machinery send-workflow`. */
+export interface SendWorkflowOptions {
+  wait?: boolean;
+  timeout: number;
+  json?: boolean;
+  local?: boolean;
+  stack?: string;
+}
+
+/** Options of `machinery demo`. */
+export interface DemoOptions {
+  json?: boolean;
 }
 
 /** Options of `machinery status`. */
@@ -247,12 +262,35 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     });
 
   program
+    .command('send-workflow')
+    .description(
+      'send a chain, group or chord from a JSON file; prints the group UUID (a chain: its last step\'s task UUID), or with --wait its result',
+    )
+    .argument(
+      '<file>',
+      'JSON file: {"chain":[sig,…]}, {"group":[sig,…],"sendConcurrency":N,"concurrency":N} or {"chord":{"group":[sig,…],"callback":sig}}; each sig in machinery\'s JSON ({"Name":"add","Args":[{"Type":"int64","Value":1}]})',
+    )
+    .option('--wait', 'wait for the result and print it (a group: one line per member)')
+    .addOption(
+      new Option('--timeout <duration>', 'with --wait: give up after this long (exit code 3)')
+        .default(30_000, '30s')
+        .argParser(commanderParser((t) => parseTimeout(t))),
+    )
+    .option('--json', 'print the status --json document of the workflow')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (file: string, opts: SendWorkflowOptions) => {
+      const { sendWorkflow } = await import('./commands/send-workflow.js');
+      setExitCode(await sendWorkflow(file, opts, io));
+    });
+
+  program
     .command('status')
-    .description("print a task's state and results")
-    .argument('<uuid>', 'task UUID (task_…)')
+    .description("print a task's state and results, or a group's or chord's progress (group_…)")
+    .argument('<uuid>', 'task UUID (task_…, chord_…) or group UUID (group_…)')
     .option(
       '--json',
-      'print {"uuid","name","state","results","error","createdAt","updatedAt","attempts","retries"}',
+      'print {"kind":"task","uuid","name","state","results","error","createdAt","updatedAt","attempts","retries","groupUUID","groupIndex","eta"}, or for a group {"uuid","kind","state","total","succeeded","failed","waitingOn","error","callback"}',
     )
     .addOption(localSourceOption())
     .addOption(stackSourceOption())
@@ -345,11 +383,12 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
   program
     .command('demo')
     .description(
-      "run machinery's example tasks end to end on the local stack and print a table of results",
+      "run machinery's example tasks and workflows end to end on the local stack and print expected and actual results",
     )
-    .action(async () => {
+    .option('--json', 'print {"ok","items":[{"name","expected","actual","ok","ms"}]}')
+    .action(async (opts: DemoOptions) => {
       const { demo } = await import('./commands/demo.js');
-      setExitCode(await demo(io));
+      setExitCode(await demo(opts, io));
     });
 
   const dlq = program
