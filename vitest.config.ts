@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects: `unit` (pure logic, no network), `cdk` (template assertions and cdk-nag on the
- * synthesized stack, offline) and `integration` (real emulators over HTTP, started once per run by
- * `test/integration/global-setup.ts`). Coverage of `src/core` is enforced. A
- * `TimeoutOverflowWarning` fails every project (`test/setup/`).
+ * Four projects: `unit` (pure logic, no network), `cdk` (template assertions and cdk-nag on the
+ * synthesized stack, offline), `integration` (real emulators over HTTP, started once per run by
+ * `test/integration/global-setup.ts`) and `package` (the packed tarball installed and used in a
+ * fresh project; dependencies from the npm registry through the local cache). Coverage of
+ * `src/core` is enforced. A `TimeoutOverflowWarning` fails every project (`test/setup/`).
  */
 export default defineConfig({
   test: {
@@ -46,6 +47,16 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: true,
+        },
+      },
+      {
+        test: {
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/setup/timeout-overflow.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
         },
       },
     ],
