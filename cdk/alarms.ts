@@ -106,14 +106,23 @@ export function buildAlarms(scope: Construct, input: AlarmInput): MachineryAlarm
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   const maxOverPeriod = { period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM };
-  const dlqAlarm = (id: string, queue: sqs.Queue, what: string) =>
-    alarm(
+  // The `--queue` of `machinery dlq` for each DLQ it reads.
+  const dlqNames = new Map<sqs.IQueue, string>([
+    [queues.tasksDlq, 'task'],
+    [queues.delayDlq, 'delay'],
+    [queues.schedulerDlq, 'scheduler'],
+  ]);
+  const dlqAlarm = (id: string, queue: sqs.Queue, what: string) => {
+    const name = dlqNames.get(queue);
+    const option = name === undefined ? '' : ` --queue ${name}`;
+    return alarm(
       id,
       queue.metricApproximateNumberOfMessagesVisible(maxOverPeriod),
       0,
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      `${what} holds messages: tasks that could not be delivered or run (inspect with \`machinery dlq list\`).`,
+      `${what} holds messages: tasks that could not be delivered or run. List them and why with \`machinery dlq list${option}\` (\`machinery dlq show <uuid>\` for one), fix the cause, then \`machinery dlq redrive${option}\`; \`machinery queues\` shows the depth of every queue.`,
     );
+  };
   const anyDatapoint = (id: string, metricName: string, description: string) =>
     alarm(
       id,
@@ -136,17 +145,17 @@ export function buildAlarms(scope: Construct, input: AlarmInput): MachineryAlarm
       queues.tasks.metricApproximateAgeOfOldestMessage(maxOverPeriod),
       age,
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      `The oldest message of the task queue is more than ${age} s old: the worker is failing, throttled or cannot keep up.`,
+      `The oldest message of the task queue is more than ${age} s old: the worker is failing, throttled or cannot keep up (\`machinery queues\` shows every queue's visible, in-flight and delayed messages and oldest age).`,
     ),
     deploymentErrors: anyDatapoint(
       'WorkerDeploymentErrorsAlarm',
       METRICS.deploymentErrors,
-      'The worker could not reach or was refused by AWS for a reason of the deployment, not of a task: tasks are retried and wait until it is fixed. Check the worker role (IAM permissions, KMS key policies), that the tables and queues named in its MACHINERY_* environment exist, and the endpoints and network it uses.',
+      'The worker could not reach or was refused by AWS for a reason of the deployment, not of a task: tasks are retried and wait until it is fixed. Check the worker role (IAM permissions, KMS key policies), that the tables and queues named in its MACHINERY_* environment exist, and the endpoints and network it uses; `machinery queues` shows the tasks waiting meanwhile.',
     ),
     systemicErrors: anyDatapoint(
       'WorkerSystemicErrorsAlarm',
       METRICS.systemicErrors,
-      'The worker saw the same unclassified error on several different messages within 5 minutes: a fault of the worker or of something it depends on, not of one message (those messages are not dead-lettered). Check the logs of the worker function for the error code.',
+      'The worker saw the same unclassified error on several different messages within 5 minutes: a fault of the worker or of something it depends on, not of one message (those messages are not dead-lettered). Check the logs of the worker function for the error code; `machinery queues` shows the tasks waiting.',
     ),
   };
   if (input.alarmTopic !== undefined) {

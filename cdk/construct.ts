@@ -233,7 +233,12 @@ export class Machinery extends Construct implements MachineryGrantTargets {
    * Allows `grantee` to operate the dead-letter queues (`machinery dlq list / show / redrive /
    * purge`): receive, release, delete, purge and `StartMessageMoveTask` (with list / cancel) on
    * the three DLQs, `sqs:SendMessage` to the task and delay queues (redrive destinations),
-   * `sqs:GetQueueAttributes` on every queue (depths), and `dynamodb:GetItem` on both tables.
+   * `sqs:GetQueueAttributes` on every queue (depths), and `dynamodb:GetItem` on both tables; for
+   * `machinery queues`, `periodic list [--all]` / `periodic rm` and `--stack NAME`: CloudWatch
+   * `GetMetricData` / `GetMetricStatistics` and `scheduler:ListSchedules` (on `*`: no
+   * resource-level permissions), `scheduler:GetSchedule` / `DeleteSchedule` on the group's
+   * schedules, and `cloudformation:DescribeStacks` on this stack. Sending, `cancel` and
+   * `periodic add` are `grantProducer`'s (`{ cancel: true, periodic: true }`).
    *
    * @example
    * ```ts

@@ -1,17 +1,23 @@
 /**
  * The IAM grants of a machinery deployment, least privilege and without managed policies: what
  * the worker and the forwarder call at run time, and what producers (`sendTask`, `machinery
- * send`) and operators (`machinery dlq …`) need. Consuming a queue is granted by the event
+ * send`) and operators (`machinery dlq …`, `queues`, `periodic list / rm`, `--stack`) need. Consuming a queue is granted by the event
  * sources of `functions.ts`, the Scheduler role's own policy by `scheduler.ts`; the cdk-nag
  * acknowledgements a grant needs come from `nag.ts`.
  *
  * @module
  */
-import { type aws_dynamodb as dynamodb, aws_iam as iam, type aws_sqs as sqs } from 'aws-cdk-lib';
+import {
+  type aws_dynamodb as dynamodb,
+  aws_iam as iam,
+  Stack,
+  type aws_sqs as sqs,
+} from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   acknowledgeKeyActionWildcards,
   acknowledgeListSchedules,
+  acknowledgeOperatorReadsOnAny,
   acknowledgeScheduleWildcard,
 } from './nag.js';
 import type { ProducerGrantOptions } from './props.js';
@@ -160,7 +166,38 @@ export function grantOperator(targets: MachineryGrantTargets, grantee: iam.IGran
     }),
   );
   grant = grant.combine(grantTable(grantee, targets.taskStatesTable, ['GetItem']));
-  return grant.combine(grantTable(grantee, targets.groupMetasTable, ['GetItem']));
+  grant = grant.combine(grantTable(grantee, targets.groupMetasTable, ['GetItem']));
+  // `machinery periodic list [--all]` and `periodic rm`: read and delete the group's schedules.
+  grant = grant.combine(
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['scheduler:GetSchedule', 'scheduler:DeleteSchedule'],
+      resourceArns: [targets.scheduleArnPattern],
+    }),
+  );
+  acknowledgeScheduleWildcard(grantee, targets, targets.scheduleArnPattern);
+  // `scheduler:ListSchedules` and CloudWatch's metric reads (`machinery queues`) have no
+  // resource-level permissions.
+  grant = grant.combine(
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'scheduler:ListSchedules',
+        'cloudwatch:GetMetricData',
+        'cloudwatch:GetMetricStatistics',
+      ],
+      resourceArns: ['*'],
+    }),
+  );
+  acknowledgeOperatorReadsOnAny(grantee);
+  // `--stack NAME` / `fromStack`: the stack's outputs.
+  return grant.combine(
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cloudformation:DescribeStacks'],
+      resourceArns: [Stack.of(targets).stackId],
+    }),
+  );
 }
 
 /** `sqs:SendMessage` to `queues`. */

@@ -97,6 +97,24 @@ export function acknowledgeListSchedules(grantee: iam.IGrantable): void {
 }
 
 /**
+ * Acknowledges the `AwsSolutions-IAM5` finding of the operator's reads on `*` on the grantee:
+ * `scheduler:ListSchedules` and CloudWatch's `GetMetricData` / `GetMetricStatistics` support no
+ * resource-level permissions.
+ *
+ * @example
+ * ```ts
+ * acknowledgeOperatorReadsOnAny(operatorRole);
+ * ```
+ */
+export function acknowledgeOperatorReadsOnAny(grantee: iam.IGrantable): void {
+  acknowledgeOn(grantee, {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'scheduler:ListSchedules (listing periodic tasks and far-ETA schedules) and cloudwatch:GetMetricData / GetMetricStatistics (the age of the oldest message of each queue) support no resource-level permissions; they read, and are the only actions granted on *.',
+  });
+}
+
+/**
  * Acknowledges the `AwsSolutions-IAM5` findings of `kms:ReEncrypt*` and `kms:GenerateDataKey*`
  * on the grantee: the actions `IKey.grantEncryptDecrypt` gives for a table with a customer managed
  * key, on that one key.

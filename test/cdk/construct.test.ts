@@ -370,7 +370,7 @@ describe('Class: Machinery', () => {
       ]);
     });
 
-    it('grants an operator the DLQs (incl. StartMessageMoveTask) and reading states, nothing else', () => {
+    it('grants an operator the DLQs (incl. StartMessageMoveTask), reading states, schedules, metrics and the stack, nothing else', () => {
       // Act
       const actions = actionsOf(operator);
 
@@ -388,9 +388,71 @@ describe('Class: Machinery', () => {
           'sqs:SendMessage',
           'sqs:GetQueueAttributes',
           'dynamodb:GetItem',
+          'scheduler:GetSchedule',
+          'scheduler:DeleteSchedule',
+          'scheduler:ListSchedules',
+          'cloudwatch:GetMetricData',
+          'cloudwatch:GetMetricStatistics',
+          'cloudformation:DescribeStacks',
         ]),
       );
-      for (const s of statementsOf(operator)) expect(s.Resource).not.toBe('*');
+      expect(actions).not.toContain('iam:PassRole');
+      expect(actions).not.toContain('scheduler:CreateSchedule');
+      expect(actions).not.toContain('dynamodb:UpdateItem');
+    });
+
+    it('grants an operator on * only the reads that have no resource-level permissions', () => {
+      // Act
+      const wildcard = statementsOf(operator).filter((s) => s.Resource === '*');
+
+      // Assess
+      expect(wildcard).toEqual([
+        {
+          Action: [
+            'scheduler:ListSchedules',
+            'cloudwatch:GetMetricData',
+            'cloudwatch:GetMetricStatistics',
+          ],
+          Effect: 'Allow',
+          Resource: '*',
+        },
+      ]);
+    });
+
+    it('grants an operator DescribeStacks on its own stack only', () => {
+      // Act
+      const describe = statementsOf(operator).filter(
+        (s) => s.Action === 'cloudformation:DescribeStacks',
+      );
+
+      // Assess
+      expect(describe).toEqual([
+        {
+          Action: 'cloudformation:DescribeStacks',
+          Effect: 'Allow',
+          Resource: { Ref: 'AWS::StackId' },
+        },
+      ]);
+    });
+
+    it('names the machinery commands that inspect each alarm in its description', () => {
+      // Prepare
+      const descriptions = Object.values(json.Resources)
+        .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+        .map((r) => r.Properties.AlarmDescription as string);
+      const dlq = (name: string) =>
+        descriptions.filter(
+          (d) =>
+            d.includes(`machinery dlq list --queue ${name}`) &&
+            d.includes(`machinery dlq redrive --queue ${name}`),
+        );
+
+      // Assess
+      expect(dlq('task')).toHaveLength(1);
+      expect(dlq('delay')).toHaveLength(1);
+      expect(dlq('scheduler')).toHaveLength(1);
+      expect(descriptions.filter((d) => d.includes('is more than 600 s old'))).not.toHaveLength(0);
+      for (const d of descriptions) expect(d).toContain('`machinery queues`');
     });
 
     it('leaves no unacknowledged cdk-nag finding, grantees included', () => {
