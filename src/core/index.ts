@@ -13,6 +13,7 @@
  * @module
  */
 export * from './args.js';
+export * from './chords.js';
 export * from './clock.js';
 export * from './contract.js';
 export * from './delay-body.js';
@@ -22,6 +23,7 @@ export * from './json.js';
 export * from './lifetime.js';
 export * from './logger.js';
 export * from './memory.js';
+export * from './memory-groups.js';
 export type * from './ports.js';
 export * from './processor.js';
 export * from './registry.js';
@@ -33,3 +35,4 @@ export * from './schedule-names.js';
 export * from './signature.js';
 export * from './time.js';
 export * from './types.js';
+export * from './workflow.js';
