@@ -542,6 +542,37 @@ describe('Function: readGroup', () => {
     });
   });
 
+  it('reports a plain group SUCCESS when every member is done, FAILURE naming a failed member', async () => {
+    // Prepare
+    const w = world();
+    const good = newGroup(add(1, 1), add(2, 2));
+    const bad = newGroup(add(1, 1), newSignature('boom'));
+    for (const g of [good, bad]) {
+      await w.memory.initGroup(groupInit(g, w.clock.now() + DAY), {
+        now: w.clock.now(),
+        expiresAt: w.clock.now() + 2 * DAY,
+      });
+      await dispatch(g.tasks, w.deps);
+    }
+
+    // Act
+    await w.drain();
+    const ok = await w.progress(good.groupUUID);
+    const failed = await w.progress(bad.groupUUID);
+
+    // Assess
+    expect(ok).toMatchObject({ kind: 'group', state: 'SUCCESS', succeeded: 2, waitingOn: [] });
+    const boom = bad.tasks[1]?.UUID;
+    expect(failed).toMatchObject({
+      kind: 'group',
+      state: 'FAILURE',
+      succeeded: 1,
+      failed: [boom],
+      error: `member ${boom} failed: boom`,
+      callback: null,
+    });
+  });
+
   it('reads an unknown group as undefined', async () => {
     // Act
     const p = await world().progress('group_unknown');
