@@ -426,6 +426,9 @@ function argBytes(value: TypedValue): number {
  *   unknown (a Go group counted without a record: "`succeeded` of `total` accounted").
  * - `state`: a chord's is its callback's (FAILURE when the chord failed); a group's is SUCCESS
  *   when every member is done, FAILURE when one failed, STARTED once one finished, else PENDING.
+ * - `kind` and `callback` of a Go group come from what its records say: machinery's item names no
+ *   callback, so such a chord reads as a `group` with `callback: null` until it is triggered or
+ *   fails (then `chord`).
  *
  * @example
  * ```ts
@@ -508,7 +511,10 @@ export async function readGroup(
   );
   const failed = failedRecords.map((r) => r.uuid);
   const kind: 'group' | 'chord' =
-    rec?.kind ?? (rec?.callbackUUID != null || rec?.triggered === true ? 'chord' : 'group');
+    rec?.kind ??
+    (rec?.callbackUUID != null || rec?.triggered === true || rec?.failure != null
+      ? 'chord'
+      : 'group');
   const callback = await callbackRecord(rec?.callbackUUID ?? null);
   const anyStarted = succeeded > 0 || records.some((r) => r !== undefined && r.state !== 'PENDING');
   let state: GroupProgress['state'];
