@@ -34,7 +34,7 @@ import {
 import { SignatureEncodeError } from '../../core/errors.js';
 import { parseJsonLossless, RawNumber } from '../../core/json.js';
 import type { TaskRecord } from '../../core/ports.js';
-import { newTaskUUID, normalizeSignature } from '../../core/signature.js';
+import { newChordUUID, newTaskUUID, normalizeSignature } from '../../core/signature.js';
 import { etaToMillis } from '../../core/time.js';
 import type { Signature } from '../../core/types.js';
 import { connect } from '../clients.js';
@@ -86,8 +86,11 @@ function kindOf(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-/** One signature at `path`: machinery's JSON, its UUID generated when missing or empty. */
-function readSignatureAt(value: unknown, path: string): Signature {
+/**
+ * One signature at `path`: machinery's JSON, its UUID generated when missing or empty
+ * (`task_<uuid>`, or `chord_<uuid>` for a chord's callback).
+ */
+function readSignatureAt(value: unknown, path: string, newUUID = newTaskUUID): Signature {
   if (!isObject(value)) {
     throw new FileMistake(path, `expected a signature object, got ${kindOf(value)}`);
   }
@@ -99,7 +102,7 @@ function readSignatureAt(value: unknown, path: string): Signature {
       ? {
           ...value,
           ...(uuidKey === undefined ? {} : { [uuidKey]: undefined }),
-          UUID: newTaskUUID(),
+          UUID: newUUID(),
         }
       : value;
   try {
@@ -186,7 +189,7 @@ function readWorkflow(doc: unknown): WorkflowSpec {
   return {
     kind,
     members: readList(chord.group, 'chord.group'),
-    callback: readSignatureAt(chord.callback, 'chord.callback'),
+    callback: readSignatureAt(chord.callback, 'chord.callback', newChordUUID),
     ...options,
   };
 }

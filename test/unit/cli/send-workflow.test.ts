@@ -64,6 +64,17 @@ describe('Function: parseWorkflowFile', () => {
     expect(spec.callback).toMatchObject({ Name: 'multiply', UUID: 'chord_given' });
   });
 
+  it("gives a chord's callback without a UUID a chord_ one", () => {
+    // Act
+    const spec = parseWorkflowFile(
+      '{"chord":{"group":[{"Name":"add"}],"callback":{"Name":"multiply"}}}',
+      'c.json',
+    );
+
+    // Assess
+    expect(spec.kind === 'chord' && spec.callback.UUID).toMatch(/^chord_[0-9a-f-]{36}$/);
+  });
+
   it.each([
     ['not JSON', '{"chain":', /^w\.json: not JSON: /],
     ['not an object', '[1]', /^w\.json: expected an object .* got an array$/],
