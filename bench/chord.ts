@@ -23,9 +23,8 @@
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient } from '../src/aws/config.js';
+import { DynamoDbResultBackend } from '../src/aws/dynamodb-backend.js';
 import { DynamoDbGroupBackend } from '../src/aws/group-backend.js';
 import { ChordExtension } from '../src/core/chords.js';
 import { systemClock } from '../src/core/clock.js';
@@ -37,6 +36,7 @@ import { TABLES } from '../src/core/resources.js';
 import { newSignature } from '../src/core/signature.js';
 import type { Signature } from '../src/core/types.js';
 import { CHORD_RESULTS_HEADER, GROUP_LIMITS, newChord, newGroup } from '../src/core/workflow.js';
+import { queueDepth } from '../test/integration/aws-helpers.js';
 import {
   type BenchSystem,
   dynamodbReads,
@@ -338,15 +338,13 @@ interface ChordRun {
   requests: Record<Role, RequestCounts>;
 }
 
-async function callbackState(sys: BenchSystem, uuid: string): Promise<string | undefined> {
-  const out = await sys.raw.doc.send(
-    new GetCommand({
-      TableName: sys.stack.names.tables.taskStates,
-      Key: { TaskUUID: uuid },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item?.State as string | undefined;
+/** The state of task `uuid`, read with the uncounted client. */
+async function stateOf(sys: BenchSystem, uuid: string): Promise<string | undefined> {
+  const backend = new DynamoDbResultBackend({
+    dynamodb: sys.raw.doc,
+    tableName: sys.stack.names.tables.taskStates,
+  });
+  return (await backend.get(uuid, { now: Date.now() }))?.state;
 }
 
 async function runChord(sys: BenchSystem, items: ItemWriteLog, size: number): Promise<ChordRun> {
@@ -360,14 +358,14 @@ async function runChord(sys: BenchSystem, items: ItemWriteLog, size: number): Pr
   const chord = await sys.client.sendChord(members, newSignature(collect.name, []));
   // Waited for with the uncounted client: a handle's get() would add the producer's polling reads.
   await waitFor(
-    async () => (await callbackState(sys, chord.callbackUUID)) === 'SUCCESS',
+    async () => (await stateOf(sys, chord.callbackUUID)) === 'SUCCESS',
     `the callback of the ${size}-member chord`,
     600_000,
     100,
   );
   const completionMs = performance.now() - started;
   await waitFor(
-    async () => (await queueDepth(sys, sys.stack.queueUrls.tasks)) === 0,
+    async () => (await queueDepth(sys.raw.sqs, sys.stack.queueUrls.tasks)) === 0,
     'the task queue to drain',
     120_000,
     100,
@@ -387,20 +385,6 @@ async function runChord(sys: BenchSystem, items: ItemWriteLog, size: number): Pr
     hottestGroupItem: items.hottest(['root', 'node', 'page', 'bucket', 'counter']),
     requests,
   };
-}
-
-async function queueDepth(sys: BenchSystem, queueUrl: string): Promise<number> {
-  const out = await sys.raw.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
 }
 
 /** The completion protocol alone, at high concurrency. */
@@ -579,6 +563,28 @@ function verdict(runs: readonly ChordRun[]): string[] {
 
 const hotText = (h: HotItem | undefined) => (h === undefined ? '-' : `${h.writes} (${h.kind})`);
 
+/** One line of the printed table. */
+function tableRow(
+  label: string,
+  per: DynamoFigures,
+  hottest: HotItem | undefined,
+  hottestGroup: HotItem | undefined,
+  callback: { times: number; byReference: boolean; ms: number },
+): string[] {
+  return [
+    label,
+    String(per.writes),
+    String(per.groupMetasWrites),
+    String(per.reads),
+    String(per.wru),
+    String(per.rru),
+    hotText(hottest),
+    hotText(hottestGroup),
+    `${callback.times}× ${callback.byReference ? 'by ref' : 'inline'}`,
+    String(callback.ms),
+  ];
+}
+
 async function main(): Promise<void> {
   const machine = machineInfo();
   const items = new ItemWriteLog();
@@ -622,30 +628,30 @@ async function main(): Promise<void> {
       'ms',
     ],
     [
-      ...runs.map((r) => [
-        r.members.toLocaleString('en-US'),
-        String(r.perMember.writes),
-        String(r.perMember.groupMetasWrites),
-        String(r.perMember.reads),
-        String(r.perMember.wru),
-        String(r.perMember.rru),
-        hotText(r.hottestItem),
-        hotText(r.hottestGroupItem),
-        `${r.callbackRuns}× ${r.resultsByReference ? 'by ref' : 'inline'}`,
-        String(r.completionMs),
-      ]),
-      [
+      ...runs.map((r) =>
+        tableRow(
+          r.members.toLocaleString('en-US'),
+          r.perMember,
+          r.hottestItem,
+          r.hottestGroupItem,
+          {
+            times: r.callbackRuns,
+            byReference: r.resultsByReference,
+            ms: r.completionMs,
+          },
+        ),
+      ),
+      tableRow(
         `${protocol.members.toLocaleString('en-US')} (protocol)`,
-        String(protocol.perMember.writes),
-        String(protocol.perMember.groupMetasWrites),
-        String(protocol.perMember.reads),
-        String(protocol.perMember.wru),
-        String(protocol.perMember.rru),
-        hotText(protocol.hottestItem),
-        hotText(protocol.hottestItem),
-        `${protocol.callbackDispatches}× ${protocol.callbackByReference ? 'by ref' : 'inline'}`,
-        String(protocol.completionMs),
-      ],
+        protocol.perMember,
+        protocol.hottestItem,
+        protocol.hottestItem,
+        {
+          times: protocol.callbackDispatches,
+          byReference: protocol.callbackByReference,
+          ms: protocol.completionMs,
+        },
+      ),
     ],
   );
   const problems = verdict(runs);
