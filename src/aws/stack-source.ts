@@ -4,7 +4,8 @@
  * as `cdk/outputs.ts` writes them). The result is an ordinary {@link SettingsSource} built with
  * `fromVariables`, so it is validated like every other source by `resolveSettings`.
  *
- * - Every `MACHINERY_*` variable must have an output; a stack without one of them (not a
+ * - Every `MACHINERY_*` variable must have an output but those of features a deployment may
+ *   leave off (`OPTIONAL_ENV_KEYS`: the high-priority queue…); a stack without one of them (not a
  *   machinery stack, or an older one) is a {@link ConfigError} naming the missing variables.
  * - A stack that does not exist is a {@link ConfigError} naming it and the region.
  * - `AWS_REGION` of the source is the region the stack was read in, so every client reaches the
@@ -21,7 +22,7 @@ import {
   DescribeStacksCommand,
   type Output,
 } from '@aws-sdk/client-cloudformation';
-import { ENV, MACHINERY_ENV_KEYS } from '../core/resources.js';
+import { ENV, MACHINERY_ENV_KEYS, OPTIONAL_ENV_KEYS } from '../core/resources.js';
 import { ConfigError, translateAwsError } from './errors.js';
 import { fromVariables, type SettingsSource } from './settings.js';
 
@@ -117,7 +118,9 @@ export async function fromStack(
     }
     const describe = `the outputs of stack ${name} (${region})`;
     const variables = variablesOfOutputs(outputs);
-    const missing = MACHINERY_ENV_KEYS.map((k) => ENV[k]).filter((v) => !variables[v]);
+    const missing = MACHINERY_ENV_KEYS.filter((k) => !OPTIONAL_ENV_KEYS.includes(k))
+      .map((k) => ENV[k])
+      .filter((v) => !variables[v]);
     if (missing.length > 0) {
       throw new ConfigError(
         `${describe} lack ${missing.join(', ')} (each output's Description names its variable): ` +

@@ -1,6 +1,6 @@
 /**
- * Queue depths of a deployment (`machinery queues`): for the task queue, the delay queue and each
- * dead-letter queue, SQS's approximate visible, in-flight and delayed counts, and the age of the
+ * Queue depths of a deployment (`machinery queues`): for the task queue (and the high-priority
+ * one when configured), the delay queue and each dead-letter queue, SQS's approximate visible, in-flight and delayed counts, and the age of the
  * oldest message from CloudWatch.
  *
  * The age is `null` where CloudWatch has none: on the local stack (and any queue whose URL is not
@@ -19,32 +19,42 @@ import type { MachineryConfig } from '../aws/settings.js';
 import { type Clock, systemClock } from '../core/clock.js';
 
 /**
- * A queue of the deployment: `task` (the FIFO task queue), `delay`, and the dead-letter queues of
- * each (`task-dlq`, `delay-dlq`) and of EventBridge Scheduler (`scheduler-dlq`).
+ * A queue of the deployment: `task` (the FIFO task queue), `high` (the high-priority task queue,
+ * when configured), `delay`, and the dead-letter queues of each (`task-dlq`, `high-dlq`,
+ * `delay-dlq`) and of EventBridge Scheduler (`scheduler-dlq`).
  *
  * @example
  * ```ts
  * const q: QueueName = 'task-dlq';
  * ```
  */
-export type QueueName = 'task' | 'delay' | 'task-dlq' | 'delay-dlq' | 'scheduler-dlq';
+export type QueueName =
+  | 'task'
+  | 'high'
+  | 'delay'
+  | 'task-dlq'
+  | 'high-dlq'
+  | 'delay-dlq'
+  | 'scheduler-dlq';
 
 /** Each queue's setting, in the order {@link queueStats} reports them. */
 const QUEUE_SETTINGS: readonly (readonly [QueueName, keyof MachineryConfig])[] = [
   ['task', 'taskQueueUrl'],
+  ['high', 'highTaskQueueUrl'],
   ['delay', 'delayQueueUrl'],
   ['task-dlq', 'dlqUrl'],
+  ['high-dlq', 'highDlqUrl'],
   ['delay-dlq', 'delayDlqUrl'],
   ['scheduler-dlq', 'schedulerDlqUrl'],
 ];
 
 /**
- * The queues the settings name, in the order {@link queueStats} reports them (task, delay, then
- * the DLQs); a queue whose URL is not configured is left out.
+ * The queues the settings name, in the order {@link queueStats} reports them (task, high, delay,
+ * then the DLQs); a queue whose URL is not configured is left out.
  *
  * @example
  * ```ts
- * queuesOf(client.config).map((q) => q.queue); // ['task', 'delay', 'task-dlq', 'delay-dlq', 'scheduler-dlq']
+ * queuesOf(client.config).map((q) => q.queue); // ['task', 'delay', 'task-dlq', 'delay-dlq', 'scheduler-dlq'] without a high-priority queue
  * ```
  */
 export function queuesOf(settings: Partial<MachineryConfig>): { queue: QueueName; url: string }[] {

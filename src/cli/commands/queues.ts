@@ -1,6 +1,7 @@
 /**
  * `machinery queues [--json] [--local | --stack NAME]`: for each queue of the deployment (task,
- * delay, then the task, delay and Scheduler DLQs) the visible, in-flight and delayed counts, and
+ * high-priority when configured, delay, then their DLQs and the Scheduler DLQ) the visible,
+ * in-flight and delayed counts, and
  * the age of the oldest message from CloudWatch (the SDK's `queueStats`, `src/client/queues.ts`).
  *
  * The age is `-` (`null` with `--json`) on the local stack: CloudWatch is asked only for AWS
