@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   DeleteMessageCommand,
+  type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
@@ -132,6 +133,31 @@ async function sendRaw(body: string, groupId: string): Promise<void> {
       MessageBody: body,
       MessageGroupId: groupId,
       MessageDeduplicationId: randomUUID(),
+    }),
+  );
+}
+
+/** The first message of the task DLQ (left in flight for {@link sendBack}). */
+function receiveDead() {
+  return waitFor(async () => {
+    const out = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queueUrls.tasksDlq,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    return out.Messages?.[0];
+  });
+}
+
+/** A DLQ message sent back to the task queue (in its task's message group), then deleted. */
+async function sendBack(message: Message, groupId: string): Promise<void> {
+  await sendRaw(message.Body ?? '', groupId);
+  await stack.clients.sqs.send(
+    new DeleteMessageCommand({
+      QueueUrl: stack.queueUrls.tasksDlq,
+      ReceiptHandle: message.ReceiptHandle,
     }),
   );
 }
@@ -309,19 +335,7 @@ describe('Chords on the emulators', () => {
       return p?.succeeded === 1 ? p : undefined;
     });
     process.env.CHORD_FLAKY_OK = '1';
-    const dead = await waitFor(async () => {
-      const out = await stack.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: stack.queueUrls.tasksDlq, WaitTimeSeconds: 1 }),
-      );
-      return out.Messages?.[0];
-    });
-    await sendRaw(dead.Body ?? '', flaky.UUID);
-    await stack.clients.sqs.send(
-      new DeleteMessageCommand({
-        QueueUrl: stack.queueUrls.tasksDlq,
-        ReceiptHandle: dead.ReceiptHandle,
-      }),
-    );
+    await sendBack(await receiveDead(), flaky.UUID);
     const cb = await finalState(chord.callback.UUID);
     await settle();
 
@@ -357,27 +371,12 @@ describe('Chords on the emulators', () => {
 
     // Act
     await dispatch([member], deps());
-    const dead = await waitFor(async () => {
-      const out = await stack.clients.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: stack.queueUrls.tasksDlq,
-          WaitTimeSeconds: 1,
-          MessageAttributeNames: ['All'],
-        }),
-      );
-      return out.Messages?.[0];
-    });
+    const dead = await receiveDead();
     const memberState = await adapters.backend.get(member.UUID, { now: Date.now() });
     await adapters.clients.dynamodb.send(
       new PutCommand({ TableName: stack.names.tables.groupMetas, Item: pageItem }),
     );
-    await sendRaw(dead.Body ?? '', member.UUID);
-    await stack.clients.sqs.send(
-      new DeleteMessageCommand({
-        QueueUrl: stack.queueUrls.tasksDlq,
-        ReceiptHandle: dead.ReceiptHandle,
-      }),
-    );
+    await sendBack(dead, member.UUID);
     const cb = await finalState(chord.callback.UUID);
 
     // Assess
