@@ -39,8 +39,29 @@ function run(
   });
 }
 
+/** What every item of the demo must give: machinery's example tasks and workflows, a delayed task, a redrive. */
+const EXPECTED_ITEMS: [string, string][] = [
+  ['add(1, 1)', '2'],
+  ['multiply(2, 3)', '6'],
+  ['sum_ints([1,2])', '3'],
+  ['sum_floats([1.5,2.7])', '4.2'],
+  ['concat(["foo","bar"])', 'foobar'],
+  ['split(foo)', '["f","o","o"]'],
+  ['add(9223372036854775806, 1)', '9223372036854775807'],
+  ['panic_task()', 'error: oops'],
+  ['group add(1, 1), add(2, 2), add(5, 6)', '[2], [4], [11]'],
+  ['chord of that group into multiply', '88'],
+  ['chain add(2, 2) → add(5, 6) → multiply(4)', '60'],
+  ['chain add(1, 1) → add(2, 2) → add(5, 6) → multiply(4)', '68'],
+  ['add(2, 3) with an ETA 3 s away', '5'],
+  [
+    'late_add(20, 22): dead-lettered, deployed, redriven',
+    'unregistered → redriven → 42 (attempt 1)',
+  ],
+];
+
 describe('Command: machinery demo', () => {
-  it('runs the example tasks end to end and prints only the result table on stdout (exit 0)', async () => {
+  it('runs the example tasks and workflows end to end and prints only the result table on stdout (exit 0)', async () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'machinery-cli-demo-'));
 
@@ -52,21 +73,43 @@ describe('Command: machinery demo', () => {
     // Assess
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^UUID +TASK +STATE +RESULT$/);
-    expect(lines).toHaveLength(2 + 8);
+    expect(lines[0]).toMatch(/^ITEM +EXPECTED +ACTUAL +MS +OK$/);
+    expect(lines).toHaveLength(2 + EXPECTED_ITEMS.length);
     const rows = lines.slice(2).map((l) => l.split(/ {2,}/));
-    expect(rows.map((row) => row.slice(1))).toEqual([
-      ['add(1, 1)', 'SUCCESS', '2'],
-      ['multiply(2, 3)', 'SUCCESS', '6'],
-      ['sum_ints([1,2])', 'SUCCESS', '3'],
-      ['sum_floats([1.5,2.7])', 'SUCCESS', '4.2'],
-      ['concat(["foo","bar"])', 'SUCCESS', 'foobar'],
-      ['split(foo)', 'SUCCESS', '["f","o","o"]'],
-      ['add(9223372036854775806, 1)', 'SUCCESS', '9223372036854775807'],
-      ['panic_task()', 'FAILURE', 'error: oops'],
-    ]);
-    expect(rows.every((row) => /^task_[0-9a-f-]{36}$/.test(row[0] ?? ''))).toBe(true);
-    expect(r.stderr).toMatch(/every task ended as expected/);
+    expect(rows.map((row) => [row[0], row[1], row[2], row[4]])).toEqual(
+      EXPECTED_ITEMS.map(([name, result]) => [name, result, result, 'ok']),
+    );
+    expect(rows.every((row) => /^\d+$/.test(row[3] ?? ''))).toBe(true);
+    expect(r.stderr).toMatch(/every item gave the expected result/);
     expect(leftFiles).toBe(false);
-  }, 120_000);
+  }, 180_000);
+
+  it('prints {"ok","items":[{"name","expected","actual","ok","ms"}]} with --json', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'machinery-cli-demo-json-'));
+
+    // Act
+    const r = await run(['demo', '--json'], dir);
+    rmSync(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      items: { name: string; expected: string; actual: string; ok: boolean; ms: number }[];
+    };
+    expect(doc.ok).toBe(true);
+    expect(doc.items.map(({ ms: _ms, ...item }) => item)).toEqual(
+      EXPECTED_ITEMS.map(([name, result]) => ({
+        name,
+        expected: result,
+        actual: result,
+        ok: true,
+      })),
+    );
+    expect(
+      doc.items.every((item) => Object.keys(item).join() === 'name,expected,actual,ok,ms'),
+    ).toBe(true);
+    expect(doc.items.every((item) => Number.isInteger(item.ms) && item.ms >= 0)).toBe(true);
+  }, 180_000);
 });

@@ -5,13 +5,17 @@
  * The demo is a list of items ({@link DEMO_ITEMS}), each with the result it must produce: the
  * example tasks (add, multiply, sum_ints, sum_floats, concat, split, an int64 beyond 2^53, the
  * failing panic_task) and machinery's workflows (a group, a chord of that group into multiply, two
- * chains). Every item runs at once; the demo prints one row per item (expected and actual result,
+ * chains), a task with an ETA, and a task that is dead-lettered (its worker does not know it yet),
+ * then redriven to success once the task is "deployed" ({@link LATE_TASK}). Every item runs at once; the demo prints one row per item (expected and actual result,
  * time taken), or with `--json` the document `{"ok","items":[{"name","expected","actual","ok","ms"}]}`,
  * stops everything and exits 0 when every actual result is the expected one, 1 otherwise.
  *
  * @module
  */
+import { DeadLetterQueues } from '../../client/dlq.js';
 import { type MachineryClient, ResultTimeoutError, TaskFailedError } from '../../client/index.js';
+import type { TaskRecord } from '../../core/ports.js';
+import { defineTask } from '../../core/registry.js';
 import type { ArgInput } from '../../core/signature.js';
 import { newSignature } from '../../core/signature.js';
 import { describeError, EXIT } from '../errors.js';
@@ -19,7 +23,7 @@ import { type LocalRuntime, startLocalRuntime } from '../local-runtime.js';
 import type { CliIO, DemoOptions } from '../main.js';
 import { formatPlainResults, formatResultLists, formatTable } from '../output.js';
 import { redirectStdoutToStderr } from '../stdio.js';
-import { exampleLocalTasks } from '../task-loader.js';
+import { exampleLocalTasks, type LocalTasks } from '../task-loader.js';
 
 /** How long the demo waits for each item, ms. */
 const WAIT_MS = 60_000;
@@ -72,7 +76,8 @@ function argText(args: readonly ArgInput[]): string {
     .join(', ');
 }
 
-const int64 = (...values: number[]): ArgInput[] => values.map((Value) => ({ Type: 'int64', Value }));
+const int64 = (...values: number[]): ArgInput[] =>
+  values.map((Value) => ({ Type: 'int64', Value }));
 
 /** The text of a result that ended in FAILURE. */
 function failureText(e: unknown): string {
@@ -110,6 +115,69 @@ function taskItem(name: string, args: ArgInput[], expected: string): DemoItem {
     return formatPlainResults(await result.getTyped({ timeoutMs }));
   });
 }
+
+/** Polls a task's stored state until `done` holds; rejects after `timeoutMs`. */
+async function waitForState(
+  client: MachineryClient,
+  uuid: string,
+  done: (record: TaskRecord) => boolean,
+  timeoutMs: number,
+): Promise<TaskRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await client.getState(uuid);
+    if (record !== undefined && done(record)) return record;
+    if (Date.now() > deadline) {
+      throw new ResultTimeoutError(uuid, timeoutMs, record?.state);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The demo's late task: `late_add(a, b)`, unknown to the worker until {@link LateTask.deploy}, as a
+ * task whose code is deployed after its first messages arrived. Those messages are dead-lettered
+ * (`unregistered`); once deployed, a redrive runs them.
+ *
+ * @example
+ * ```ts
+ * const tasks = LATE_TASK.addTo(await exampleLocalTasks()); // late_add not deployed yet
+ * LATE_TASK.deploy();
+ * ```
+ */
+export interface LateTask {
+  readonly name: string;
+  /** `tasks` plus the late task, unknown until {@link LateTask.deploy} (and undeployed again). */
+  addTo(tasks: LocalTasks): LocalTasks;
+  deploy(): void;
+}
+
+function lateTask(): LateTask {
+  const task = defineTask({ name: 'late_add', args: ['int64', 'int64'], run: (_c, a, b) => a + b });
+  let deployed = false;
+  return {
+    name: task.name,
+    addTo(tasks) {
+      deployed = false;
+      return {
+        names: [...tasks.names, task.name],
+        lookup: {
+          get: (name) =>
+            name === task.name ? (deployed ? task : undefined) : tasks.lookup.get(name),
+        },
+      };
+    },
+    deploy() {
+      deployed = true;
+    },
+  };
+}
+
+/** The late task of the demo (see {@link LateTask}). */
+export const LATE_TASK: LateTask = lateTask();
+
+/** How far in the future the demo's delayed task runs, ms. */
+const DELAY_MS = 3_000;
 
 /** machinery's example group: add(1, 1), add(2, 2), add(5, 6). */
 const exampleGroup = () => [
@@ -164,6 +232,35 @@ export const DEMO_ITEMS: DemoItem[] = [
     ]);
     return formatPlainResults(await chain.getTyped({ timeoutMs }));
   }),
+  item(`add(2, 3) with an ETA ${DELAY_MS / 1000} s away`, '5', async (client, timeoutMs) => {
+    const due = Date.now() + DELAY_MS;
+    const result = await client.sendTask(
+      newSignature('add', int64(2, 3), { ETA: new Date(due).toISOString() }),
+    );
+    const text = formatPlainResults(await result.getTyped({ timeoutMs }));
+    return Date.now() >= due ? text : `${text} (before its ETA)`;
+  }),
+  {
+    name: 'late_add(20, 22): dead-lettered, deployed, redriven',
+    expected: 'unregistered → redriven → 42 (attempt 1)',
+    async run(runtime, { timeoutMs }) {
+      const { client, clients, settings } = runtime.connection;
+      const sent = await client.sendTask(newSignature(LATE_TASK.name, int64(20, 22)));
+      const dead = await waitForState(client, sent.uuid, (r) => r.deadLettered, timeoutMs);
+      LATE_TASK.deploy();
+      const dlqs = new DeadLetterQueues({ sqs: clients.sqs, settings, backend: client.backend });
+      const redriven = await dlqs.redrive({ queue: 'task', uuids: [sent.uuid] });
+      if (redriven.moved !== 1) return `${dead.deadLetterReason} → not found in the DLQ`;
+      const done = await waitForState(
+        client,
+        sent.uuid,
+        (r) => r.state === 'SUCCESS' || (r.state === 'FAILURE' && !r.deadLettered),
+        timeoutMs,
+      );
+      const result = formatPlainResults(await sent.getTyped({ timeoutMs }));
+      return `${dead.deadLetterReason} → redriven → ${result} (attempt ${done.attempt})`;
+    },
+  },
 ];
 
 /**
@@ -204,7 +301,7 @@ export function runDemoItems(
  * ```
  */
 export async function demo(opts: DemoOptions, io: CliIO): Promise<number> {
-  const tasks = await exampleLocalTasks();
+  const tasks = LATE_TASK.addTo(await exampleLocalTasks());
   const restoreStdout = redirectStdoutToStderr();
   let runtime: LocalRuntime | undefined;
   try {
@@ -217,7 +314,7 @@ export async function demo(opts: DemoOptions, io: CliIO): Promise<number> {
     });
     io.stderr(
       `machinery demo: ready in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
-        `running ${DEMO_ITEMS.length} items (panic_task fails on purpose)…\n`,
+        `running ${DEMO_ITEMS.length} items (panic_task fails and late_add is dead-lettered on purpose)…\n`,
     );
     const results = await runDemoItems(DEMO_ITEMS, runtime, { timeoutMs: WAIT_MS });
     const ok = results.every((r) => r.ok);
