@@ -1,6 +1,7 @@
 /**
- * The CloudWatch alarms of a machinery deployment: a message in any dead-letter queue, an old
- * message in the task queue, and the worker's error metrics (`METRICS` of
+ * The CloudWatch alarms of a machinery deployment: a message in any dead-letter queue (the
+ * high-priority queue's included), an old message in the task queue or the high-priority queue,
+ * and the worker's error metrics (`METRICS` of
  * `src/core/resources.ts`: deployment errors and systemic errors, emitted in embedded metric
  * format). Every alarm sends its alarm and OK notifications to the optional SNS topic. The queues
  * come from `queues.ts`; emitting the metrics is the worker's job.
@@ -29,12 +30,16 @@ import type { MachineryQueues } from './queues.js';
 export interface MachineryAlarms {
   /** Task DLQ depth > 0. */
   readonly tasksDlqDepth: cloudwatch.Alarm;
+  /** High-priority task DLQ depth > 0. */
+  readonly highTasksDlqDepth: cloudwatch.Alarm;
   /** Delay DLQ depth > 0. */
   readonly delayDlqDepth: cloudwatch.Alarm;
   /** Scheduler DLQ depth > 0. */
   readonly schedulerDlqDepth: cloudwatch.Alarm;
   /** Age of the task queue's oldest message above the threshold. */
   readonly taskQueueOldestMessage: cloudwatch.Alarm;
+  /** Age of the high-priority task queue's oldest message above the threshold. */
+  readonly highTaskQueueOldestMessage: cloudwatch.Alarm;
   /** The worker counted a deployment error (`METRICS.deploymentErrors` ≥ 1 in 5 minutes). */
   readonly deploymentErrors: cloudwatch.Alarm;
   /** The worker counted a systemic fault (`METRICS.systemicErrors` ≥ 1 in 5 minutes). */
@@ -51,8 +56,11 @@ export interface MachineryAlarms {
  */
 export interface AlarmInput {
   /** The deployment's queues. */
-  readonly queues: Pick<MachineryQueues, 'tasks' | 'tasksDlq' | 'delayDlq' | 'schedulerDlq'>;
-  /** Threshold of the task queue's oldest-message alarm, seconds. */
+  readonly queues: Pick<
+    MachineryQueues,
+    'tasks' | 'tasksDlq' | 'highTasks' | 'highTasksDlq' | 'delayDlq' | 'schedulerDlq'
+  >;
+  /** Threshold of the task queues' oldest-message alarms, seconds. */
   readonly oldestMessageAgeSeconds: number;
   /** Alarm and OK action of every alarm. @default no action */
   readonly alarmTopic?: sns.ITopic | undefined;
@@ -109,6 +117,7 @@ export function buildAlarms(scope: Construct, input: AlarmInput): MachineryAlarm
   // The `--queue` of `machinery dlq` for each DLQ it reads.
   const dlqNames = new Map<sqs.IQueue, string>([
     [queues.tasksDlq, 'task'],
+    [queues.highTasksDlq, 'high'],
     [queues.delayDlq, 'delay'],
     [queues.schedulerDlq, 'scheduler'],
   ]);
@@ -132,20 +141,36 @@ export function buildAlarms(scope: Construct, input: AlarmInput): MachineryAlarm
       description,
     );
   const age = input.oldestMessageAgeSeconds;
+  const oldestAlarm = (id: string, queue: sqs.Queue, what: string) =>
+    alarm(
+      id,
+      queue.metricApproximateAgeOfOldestMessage(maxOverPeriod),
+      age,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      `The oldest message of ${what} is more than ${age} s old: the worker is failing, throttled or cannot keep up (\`machinery queues\` shows every queue's visible, in-flight and delayed messages and oldest age).`,
+    );
   const alarms: MachineryAlarms = {
     tasksDlqDepth: dlqAlarm('TaskDlqDepthAlarm', queues.tasksDlq, 'The task dead-letter queue'),
+    highTasksDlqDepth: dlqAlarm(
+      'HighTaskDlqDepthAlarm',
+      queues.highTasksDlq,
+      'The high-priority task dead-letter queue',
+    ),
     delayDlqDepth: dlqAlarm('DelayDlqDepthAlarm', queues.delayDlq, 'The delay dead-letter queue'),
     schedulerDlqDepth: dlqAlarm(
       'SchedulerDlqDepthAlarm',
       queues.schedulerDlq,
       'The EventBridge Scheduler dead-letter queue',
     ),
-    taskQueueOldestMessage: alarm(
+    taskQueueOldestMessage: oldestAlarm(
       'TaskQueueOldestMessageAlarm',
-      queues.tasks.metricApproximateAgeOfOldestMessage(maxOverPeriod),
-      age,
-      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      `The oldest message of the task queue is more than ${age} s old: the worker is failing, throttled or cannot keep up (\`machinery queues\` shows every queue's visible, in-flight and delayed messages and oldest age).`,
+      queues.tasks,
+      'the task queue',
+    ),
+    highTaskQueueOldestMessage: oldestAlarm(
+      'HighTaskQueueOldestMessageAlarm',
+      queues.highTasks,
+      'the high-priority task queue',
     ),
     deploymentErrors: anyDatapoint(
       'WorkerDeploymentErrorsAlarm',

@@ -1,7 +1,8 @@
 /**
  * `Machinery`: a reusable construct holding a whole machinery-serverless deployment: the FIFO
- * task queue (high-throughput mode) and its FIFO DLQ, the standard delay queue and its DLQ, the
- * standard Scheduler DLQ, the `task_states` / `group_metas` tables, the worker and forwarder
+ * task queue (high-throughput mode) and its FIFO DLQ, the FIFO high-priority task queue and its
+ * FIFO DLQ (a second event source of the worker), the standard delay queue and its DLQ, the
+ * standard Scheduler DLQ, the `task_states` / `group_metas` / `workers` tables, the worker and forwarder
  * functions, the EventBridge Scheduler group and the role Scheduler assumes, alarms, and grant
  * helpers for producers and operators.
  *
@@ -81,13 +82,13 @@ export {
  * A machinery-serverless deployment (see the module documentation).
  *
  * IAM (least privilege, no managed policies):
- * - worker: consume the task queue (+ `ChangeMessageVisibility`), `sqs:SendMessage` to the task
- *   DLQ, the task queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both
+ * - worker: consume the task queue and the high-priority queue (+ `ChangeMessageVisibility`),
+ *   `sqs:SendMessage` to both task queues, their DLQs and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem` on both
  *   tables and `dynamodb:BatchGetItem` on `task_states` (the failure ledger's records live there
  *   beside the task states, under their own key prefixes), `scheduler:CreateSchedule` on the group's schedules, `iam:PassRole` of the Scheduler
  *   role to `scheduler.amazonaws.com`, its own log group;
- * - forwarder: consume the delay queue, `sqs:SendMessage` to the task queue, the delay queue and
- *   the delay DLQ, `dynamodb:GetItem/PutItem/UpdateItem` on `task_states`, the same Scheduler
+ * - forwarder: consume the delay queue, `sqs:SendMessage` to both task queues, the delay queue
+ *   and the delay DLQ, `dynamodb:GetItem/PutItem/UpdateItem` on `task_states`, the same Scheduler
  *   permissions, its own log group;
  * - Scheduler role (trusted by `scheduler.amazonaws.com` for this account and schedule group):
  *   `sqs:SendMessage` to the delay queue and the Scheduler DLQ only.
@@ -216,7 +217,7 @@ export class Machinery extends Construct implements MachineryGrantTargets {
 
   /**
    * Allows `grantee` to send tasks (`createClient().sendTask`, `machinery send`):
-   * `sqs:SendMessage` to the task and delay queues, `dynamodb:PutItem/GetItem` on `task_states`,
+   * `sqs:SendMessage` to the task, high-priority and delay queues, `dynamodb:PutItem/GetItem` on `task_states`,
    * `scheduler:CreateSchedule` on the group's schedules and `iam:PassRole` of the Scheduler role
    * (ETAs more than 15 minutes away); with `options`, cancel and periodic tasks too.
    *
@@ -232,7 +233,8 @@ export class Machinery extends Construct implements MachineryGrantTargets {
   /**
    * Allows `grantee` to operate the dead-letter queues (`machinery dlq list / show / redrive /
    * purge`): receive, release, delete, purge and `StartMessageMoveTask` (with list / cancel) on
-   * the three DLQs, `sqs:SendMessage` to the task and delay queues (redrive destinations),
+   * the four DLQs, `sqs:SendMessage` to the task, high-priority and delay queues (redrive
+   * destinations),
    * `sqs:GetQueueAttributes` on every queue (depths), and `dynamodb:GetItem` on both tables; for
    * `machinery queues`, `periodic list [--all]` / `periodic rm` and `--stack NAME`: CloudWatch
    * `GetMetricData` / `GetMetricStatistics` and `scheduler:ListSchedules` (on `*`: no

@@ -1,6 +1,7 @@
 /**
  * The Lambda functions of a machinery deployment and their SQS event sources: the worker
- * (consumer of the task queue) and the forwarder (consumer of the delay queue), each a
+ * (consumer of the task queue and of the high-priority task queue, one event source each, each
+ * with its own `maxConcurrency`) and the forwarder (consumer of the delay queue), each a
  * `NodejsFunction` bundled by esbuild from its entry path (no Docker), on `nodejs24.x` arm64, with
  * its own execution role and log group, the deployment's `MACHINERY_*` environment, and an event
  * source with batches of 10 and `reportBatchItemFailures`. What the roles may call beyond their
@@ -54,7 +55,7 @@ export function buildFunctions(
   scope: Construct,
   props: MachineryProps,
   environment: Readonly<Record<string, string>>,
-  queues: Pick<MachineryQueues, 'tasks' | 'delay'>,
+  queues: Pick<MachineryQueues, 'tasks' | 'highTasks' | 'delay'>,
 ): { worker: MachineryFunction; forwarder: MachineryFunction } {
   const sources = bundleSources(props);
   const common = {
@@ -82,22 +83,26 @@ export function buildFunctions(
     description: 'machinery forwarder: moves delayed tasks from the delay queue to the task queue',
     options: props.forwarderFunctionProps,
   });
-  consume(worker.fn, queues.tasks, props.workerFunctionProps);
-  consume(forwarder.fn, queues.delay, props.forwarderFunctionProps);
+  consume(worker.fn, queues.tasks, props.workerFunctionProps?.maxConcurrency);
+  consume(worker.fn, queues.highTasks, props.highQueueMaxConcurrency);
+  consume(forwarder.fn, queues.delay, props.forwarderFunctionProps?.maxConcurrency);
   return { worker, forwarder };
 }
 
-/** An SQS event source of `queue` on `fn`: batches of 10, partial batch responses. */
+/**
+ * An SQS event source of `queue` on `fn`: batches of 10, partial batch responses, at most
+ * `maxConcurrency` invocations at once when given.
+ */
 function consume(
   fn: lambda.IFunction,
   queue: sqs.IQueue,
-  options: MachineryFunctionOptions | undefined,
+  maxConcurrency: number | undefined,
 ): void {
   fn.addEventSource(
     new eventSources.SqsEventSource(queue, {
       batchSize: 10,
       reportBatchItemFailures: true,
-      ...(options?.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     }),
   );
 }

@@ -46,7 +46,7 @@ export interface MachineryGrantTargets extends Construct {
 
 /**
  * Grants the worker's execution role what it calls: `sqs:SendMessage` to the task DLQ, the task
- * queue and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem/BatchGetItem` on both tables
+ * queue, the high-priority task queue and its DLQ, and the delay queue, `dynamodb:GetItem/PutItem/UpdateItem/BatchGetItem` on both tables
  * (any key: the failure ledger's `streak#…`, `fault#…` and `dlq#…` records live in `task_states`
  * beside the task states; the chord protocol's tree nodes, member pages and counters in
  * `group_metas` beside the group records, its counted members in transactions of `UpdateItem`s),
@@ -59,7 +59,13 @@ export interface MachineryGrantTargets extends Construct {
  */
 export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable): void {
   const { queues } = targets;
-  sendTo(role, [queues.tasksDlq, queues.tasks, queues.delay]);
+  sendTo(role, [
+    queues.tasksDlq,
+    queues.tasks,
+    queues.highTasks,
+    queues.highTasksDlq,
+    queues.delay,
+  ]);
   grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
   grantTable(role, targets.groupMetasTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
   grantSchedules(targets, role, ['scheduler:CreateSchedule']);
@@ -67,7 +73,7 @@ export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable
 
 /**
  * Grants the forwarder's execution role what it calls: `sqs:SendMessage` to the task queue, the
- * delay queue and the delay DLQ, `dynamodb:GetItem/PutItem/UpdateItem` on `task_states`, and
+ * high-priority task queue, the delay queue and the delay DLQ, `dynamodb:GetItem/PutItem/UpdateItem` on `task_states`, and
  * creating schedules.
  *
  * @example
@@ -77,7 +83,7 @@ export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable
  */
 export function grantForwarder(targets: MachineryGrantTargets, role: iam.IGrantable): void {
   const { queues } = targets;
-  sendTo(role, [queues.tasks, queues.delay, queues.delayDlq]);
+  sendTo(role, [queues.tasks, queues.highTasks, queues.delay, queues.delayDlq]);
   grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem']);
   grantSchedules(targets, role, ['scheduler:CreateSchedule']);
 }
@@ -95,7 +101,11 @@ export function grantProducer(
   grantee: iam.IGrantable,
   options: ProducerGrantOptions = {},
 ): iam.Grant {
-  let grant = sendTo(grantee, [targets.queues.tasks, targets.queues.delay]);
+  let grant = sendTo(grantee, [
+    targets.queues.tasks,
+    targets.queues.highTasks,
+    targets.queues.delay,
+  ]);
   grant = grant.combine(
     grantTable(grantee, targets.taskStatesTable, [
       'PutItem',
@@ -155,9 +165,11 @@ export function grantOperator(targets: MachineryGrantTargets, grantee: iam.IGran
       'sqs:ListMessageMoveTasks',
       'sqs:CancelMessageMoveTask',
     ],
-    resourceArns: [queues.tasksDlq, queues.delayDlq, queues.schedulerDlq].map((q) => q.queueArn),
+    resourceArns: [queues.tasksDlq, queues.highTasksDlq, queues.delayDlq, queues.schedulerDlq].map(
+      (q) => q.queueArn,
+    ),
   });
-  grant = grant.combine(sendTo(grantee, [queues.tasks, queues.delay]));
+  grant = grant.combine(sendTo(grantee, [queues.tasks, queues.highTasks, queues.delay]));
   grant = grant.combine(
     iam.Grant.addToPrincipal({
       grantee,

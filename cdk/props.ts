@@ -93,7 +93,10 @@ export interface MachineryFunctionOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Reserved concurrency of the function. @default none */
   readonly reservedConcurrentExecutions?: number;
-  /** Most concurrent invocations the SQS event source makes (2–1000). @default no limit */
+  /**
+   * Most concurrent invocations the SQS event source makes (2–1000); for the worker, the event
+   * source of the default task queue. @default no limit
+   */
   readonly maxConcurrency?: number;
   /** Description of the function. */
   readonly description?: string;
@@ -167,6 +170,15 @@ export interface MachineryProps {
    * @default 3600
    */
   readonly oldestMessageAgeAlarmSeconds?: number;
+  /**
+   * Most concurrent worker invocations the event source of the high-priority task queue makes
+   * (2–1000). A ceiling, not a priority: with the worker's `reservedConcurrentExecutions` it must
+   * leave at least 2 for the default queue, and `workerFunctionProps.maxConcurrency` must then be
+   * set so both caps fit the reserved concurrency (validated at synth), which is what keeps this
+   * many executions free for the high queue.
+   * @default no limit
+   */
+  readonly highQueueMaxConcurrency?: number;
   /** Retention of the functions' log groups. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }

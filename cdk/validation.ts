@@ -76,6 +76,7 @@ export function checkResourceSpecs(input: ResourceSpecInput): string[] {
   const problems: string[] = [];
   const consumerTimeout: Partial<Record<QueueId, [string, number]>> = {
     tasks: ['worker', input.workerTimeoutSeconds],
+    highTasks: ['worker', input.workerTimeoutSeconds],
     delay: ['forwarder', input.forwarderTimeoutSeconds],
   };
   for (const spec of Object.values(queues)) {
@@ -137,16 +138,55 @@ export function checkResourceSpecs(input: ResourceSpecInput): string[] {
           `queue ${spec.id}: maxReceiveCount ${maxReceiveCount} is not an integer in 1-${SQS_LIMITS.maxReceiveCount}`,
         );
       }
-      if (spec.id === 'tasks') {
+      if (spec.id === 'tasks' || spec.id === 'highTasks') {
         const retries = Math.max(defaults.maxRetryCount, defaults.retryLaterDefaultCap);
         const floor = retries + defaults.maxCrashes + RECEIVE_COUNT_MARGIN;
         if (maxReceiveCount <= floor) {
           problems.push(
-            `queue tasks: maxReceiveCount ${maxReceiveCount} must exceed the largest RetryCount (${retries}) + maxCrashes (${defaults.maxCrashes}) + a margin of ${RECEIVE_COUNT_MARGIN} = ${floor}: every retry is a receive, and the redrive policy is only the crash-loop backstop`,
+            `queue ${spec.id}: maxReceiveCount ${maxReceiveCount} must exceed the largest RetryCount (${retries}) + maxCrashes (${defaults.maxCrashes}) + a margin of ${RECEIVE_COUNT_MARGIN} = ${floor}: every retry is a receive, and the redrive policy is only the crash-loop backstop`,
           );
         }
       }
     }
+  }
+  return problems;
+}
+
+/** The smallest `maxConcurrency` of an SQS event source (Lambda's limit). */
+const MIN_EVENT_SOURCE_CONCURRENCY = 2;
+
+/**
+ * Problems of the worker's two event sources against its reserved concurrency. Each source's
+ * `maxConcurrency` is only a ceiling; the high-priority queue keeps `highQueueMaxConcurrency`
+ * executions for itself only when the reserved concurrency holds both ceilings, and the default
+ * queue keeps room only when the high queue's ceiling leaves at least the smallest one.
+ */
+function concurrencyProblems(props: MachineryProps): string[] {
+  const problems: string[] = [];
+  const high = props.highQueueMaxConcurrency;
+  if (high === undefined) return problems;
+  if (!Number.isInteger(high) || high < MIN_EVENT_SOURCE_CONCURRENCY || high > 1000) {
+    problems.push(`highQueueMaxConcurrency must be an integer in 2-1000 (got ${high})`);
+    return problems;
+  }
+  const reserved = props.workerFunctionProps?.reservedConcurrentExecutions;
+  if (reserved === undefined || Token.isUnresolved(reserved)) return problems;
+  const room = reserved - high;
+  if (room < MIN_EVENT_SOURCE_CONCURRENCY) {
+    problems.push(
+      `highQueueMaxConcurrency ${high} leaves the default task queue ${room} of the worker's reserved concurrency of ${reserved}: keep at least ${MIN_EVENT_SOURCE_CONCURRENCY} (the smallest event source maxConcurrency) for it`,
+    );
+    return problems;
+  }
+  const low = props.workerFunctionProps?.maxConcurrency;
+  if (low === undefined) {
+    problems.push(
+      `workerFunctionProps.maxConcurrency is not set: with highQueueMaxConcurrency ${high} and a reserved concurrency of ${reserved}, the default task queue's event source may take all ${reserved} executions and leave none to the high-priority queue; set it to at most ${room}`,
+    );
+  } else if (low + high > reserved) {
+    problems.push(
+      `workerFunctionProps.maxConcurrency ${low} + highQueueMaxConcurrency ${high} = ${low + high} exceed the worker's reserved concurrency of ${reserved}: the default task queue could take executions the high-priority queue is promised; set it to at most ${room}`,
+    );
   }
   return problems;
 }
@@ -275,6 +315,7 @@ export function validateMachineryProps(props: MachineryProps): string[] {
       DEFAULTS.forwarderTimeoutSeconds,
     ),
   );
+  problems.push(...concurrencyProblems(props));
   problems.push(
     ...checkResourceSpecs({
       queues: QUEUES,

@@ -15,6 +15,7 @@ import {
   RemovalPolicy,
   Stack,
   aws_sns as sns,
+  type aws_sqs as sqs,
   Validations,
 } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -118,12 +119,35 @@ describe('Function: checkResourceSpecs', () => {
     ]);
   });
 
-  it('holds the task queue visibility to 6 x a longer worker timeout', () => {
+  it('holds the visibility of both task queues to 6 x a longer worker timeout', () => {
     // Act
     const problems = checkResourceSpecs({ ...specInput, workerTimeoutSeconds: 61 });
 
     // Assess
-    expect(problems).toEqual([expect.stringContaining('less than 6 x the worker')]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^queue tasks: .*less than 6 x the worker/),
+      expect.stringMatching(/^queue highTasks: .*less than 6 x the worker/),
+    ]);
+  });
+
+  it('holds the high-priority queue to the redrive backstop of the task queue', () => {
+    // Prepare
+    const floor = DEFAULTS.maxRetryCount + DEFAULTS.maxCrashes + RECEIVE_COUNT_MARGIN;
+    const queues = {
+      ...QUEUES,
+      highTasks: {
+        ...QUEUES.highTasks,
+        redrive: { deadLetterQueue: 'highTasksDlq' as const, maxReceiveCount: floor },
+      },
+    };
+
+    // Act
+    const problems = checkResourceSpecs({ ...specInput, queues });
+
+    // Assess
+    expect(problems).toEqual([
+      expect.stringMatching(new RegExp(`^queue highTasks: maxReceiveCount ${floor} must exceed`)),
+    ]);
   });
 });
 
@@ -148,6 +172,7 @@ describe('Class: Machinery', () => {
         environment: { MACHINERY_TASK_QUEUE_URL: 'x', AWS_REGION: 'eu-west-1', MY_SETTING: 'ok' },
       },
       forwarderFunctionProps: { timeout: Duration.seconds(31), memorySize: 64 },
+      highQueueMaxConcurrency: 1,
     };
 
     // Act
@@ -175,8 +200,12 @@ describe('Class: Machinery', () => {
       'workerFunctionProps.maxConcurrency must be an integer in 2-1000 (got 1)',
       expect.stringMatching(/^forwarderFunctionProps\.timeout is 31 s, more than 30 s/),
       'forwarderFunctionProps.memorySize must be an integer in 128-10240 MiB (got 64)',
+      'highQueueMaxConcurrency must be an integer in 2-1000 (got 1)',
       expect.stringMatching(
         /^queue tasks: visibility timeout 360 s is less than 6 x the worker's timeout of 300 s/,
+      ),
+      expect.stringMatching(
+        /^queue highTasks: visibility timeout 360 s is less than 6 x the worker's timeout of 300 s/,
       ),
       expect.stringMatching(
         /^queue delay: visibility timeout 180 s is less than 6 x the forwarder's timeout of 31 s/,
@@ -193,6 +222,66 @@ describe('Class: Machinery', () => {
 
     // Assess
     expect(problems).toEqual([]);
+  });
+
+  it("reports event source caps that do not fit the worker's reserved concurrency, with every other problem", () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Caps');
+    const props = {
+      oldestMessageAgeAlarmSeconds: 10,
+      highQueueMaxConcurrency: 9,
+      workerFunctionProps: { reservedConcurrentExecutions: 10, maxConcurrency: 2 },
+    };
+
+    // Act
+    let error: unknown;
+    try {
+      new Machinery(stack, 'Machinery', props);
+    } catch (e) {
+      error = e;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(MachineryPropsError);
+    expect((error as MachineryPropsError).problems).toEqual([
+      'oldestMessageAgeAlarmSeconds must be an integer >= 60 (got 10)',
+      expect.stringMatching(
+        /^highQueueMaxConcurrency 9 leaves the default task queue 1 of the worker's reserved concurrency of 10: keep at least 2/,
+      ),
+    ]);
+    expect(stack.node.tryFindChild('Machinery')).toBeUndefined();
+  });
+
+  it('requires the default queue cap, within what the high queue leaves of the reserved concurrency', () => {
+    // Prepare
+    const reserved = { reservedConcurrentExecutions: 10 };
+
+    // Act
+    const uncapped = validateMachineryProps({
+      highQueueMaxConcurrency: 4,
+      workerFunctionProps: reserved,
+    });
+    const tooMany = validateMachineryProps({
+      highQueueMaxConcurrency: 4,
+      workerFunctionProps: { ...reserved, maxConcurrency: 7 },
+    });
+    const fits = validateMachineryProps({
+      highQueueMaxConcurrency: 4,
+      workerFunctionProps: { ...reserved, maxConcurrency: 6 },
+    });
+    const noReserved = validateMachineryProps({ highQueueMaxConcurrency: 4 });
+
+    // Assess
+    expect(uncapped).toEqual([
+      expect.stringMatching(/^workerFunctionProps\.maxConcurrency is not set: .*at most 6$/),
+    ]);
+    expect(tooMany).toEqual([
+      expect.stringMatching(
+        /^workerFunctionProps\.maxConcurrency 7 \+ highQueueMaxConcurrency 4 = 11 exceed the worker's reserved concurrency of 10/,
+      ),
+    ]);
+    expect(fits).toEqual([]);
+    expect(noReserved).toEqual([]);
   });
 
   describe('customised', () => {
@@ -228,8 +317,10 @@ describe('Class: Machinery', () => {
           memorySize: 1024,
           timeout: Duration.seconds(45),
           maxConcurrency: 5,
+          reservedConcurrentExecutions: 10,
           environment: { MACHINERY_EXAMPLE_LONG_RUNNING_MS: '500' },
         },
+        highQueueMaxConcurrency: 4,
       });
       producer = new iam.Role(stack, 'Producer', { assumedBy: new iam.AccountRootPrincipal() });
       operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
@@ -265,7 +356,7 @@ describe('Class: Machinery', () => {
       );
 
       // Assess
-      expect(tables).toHaveLength(2); // the existing one of the test + task_states
+      expect(tables).toHaveLength(3); // the existing one of the test + task_states + workers
       const taskStates = stack.getLogicalId(
         machinery.taskStatesTable.node.defaultChild as CfnElement,
       );
@@ -282,11 +373,14 @@ describe('Class: Machinery', () => {
       const fn = json.Resources[
         stack.getLogicalId(machinery.workerFunction.node.defaultChild as CfnElement)
       ] as Resource;
-      const esm = Object.values(json.Resources).find(
-        (r) =>
-          r.Type === 'AWS::Lambda::EventSourceMapping' &&
-          JSON.stringify(r.Properties.FunctionName).includes('WorkerFunction'),
-      );
+      const esmOf = (queue: sqs.Queue) =>
+        Object.values(json.Resources).find(
+          (r) =>
+            r.Type === 'AWS::Lambda::EventSourceMapping' &&
+            JSON.stringify(r.Properties.EventSourceArn).includes(
+              stack.getLogicalId(queue.node.defaultChild as CfnElement),
+            ),
+        );
 
       // Assess
       expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 45 });
@@ -299,7 +393,13 @@ describe('Class: Machinery', () => {
           'NODE_OPTIONS',
         ].sort(),
       );
-      expect(esm?.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 5 });
+      expect(esmOf(machinery.taskQueue)?.Properties.ScalingConfig).toEqual({
+        MaximumConcurrency: 5,
+      });
+      expect(esmOf(machinery.highTaskQueue)?.Properties.ScalingConfig).toEqual({
+        MaximumConcurrency: 4,
+      });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(10);
     });
 
     it('sends alarm and OK notifications of every alarm to the topic', () => {
@@ -312,7 +412,7 @@ describe('Class: Machinery', () => {
       };
 
       // Assess
-      expect(alarms).toHaveLength(6);
+      expect(alarms).toHaveLength(8);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
         expect(alarm.Properties.OKActions).toEqual([topicRef]);
@@ -401,6 +501,31 @@ describe('Class: Machinery', () => {
       expect(actions).not.toContain('dynamodb:UpdateItem');
     });
 
+    it('lets a producer send to the high-priority queue and an operator redrive its DLQ', () => {
+      // Prepare
+      const arnOf = (queue: sqs.Queue) => ({
+        'Fn::GetAtt': [stack.getLogicalId(queue.node.defaultChild as CfnElement), 'Arn'],
+      });
+      const resourcesOf = (role: iam.Role, action: string) =>
+        statementsOf(role)
+          .filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action))
+          .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+
+      // Assess
+      expect(resourcesOf(producer, 'sqs:SendMessage')).toContainEqual(
+        arnOf(machinery.highTaskQueue),
+      );
+      expect(resourcesOf(operator, 'sqs:SendMessage')).toContainEqual(
+        arnOf(machinery.highTaskQueue),
+      );
+      expect(resourcesOf(operator, 'sqs:StartMessageMoveTask')).toContainEqual(
+        arnOf(machinery.highTaskDlq),
+      );
+      expect(resourcesOf(producer, 'sqs:SendMessage')).not.toContainEqual(
+        arnOf(machinery.highTaskDlq),
+      );
+    });
+
     it('grants an operator on * only the reads that have no resource-level permissions', () => {
       // Act
       const wildcard = statementsOf(operator).filter((s) => s.Resource === '*');
@@ -449,6 +574,7 @@ describe('Class: Machinery', () => {
 
       // Assess
       expect(dlq('task')).toHaveLength(1);
+      expect(dlq('high')).toHaveLength(1);
       expect(dlq('delay')).toHaveLength(1);
       expect(dlq('scheduler')).toHaveLength(1);
       expect(descriptions.filter((d) => d.includes('is more than 600 s old'))).not.toHaveLength(0);
@@ -514,6 +640,9 @@ describe('Function: outputKey', () => {
       'MachineryGroupMetasTable',
       'MachineryScheduleGroup',
       'MachinerySchedulerRoleArn',
+      'MachineryHighTaskQueueUrl',
+      'MachineryHighDlqUrl',
+      'MachineryWorkersTable',
     ]);
   });
 });

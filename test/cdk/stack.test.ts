@@ -60,14 +60,14 @@ afterAll(() => {
 describe('Class: MachineryStack', () => {
   it('creates exactly the resources of the design', () => {
     // Assess
-    template.resourceCountIs('AWS::SQS::Queue', 5);
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 5);
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    template.resourceCountIs('AWS::SQS::Queue', 7);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 7);
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.resourceCountIs('AWS::Lambda::Function', 2);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.resourceCountIs('AWS::IAM::Role', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     expect(Object.keys(json.Outputs)).toHaveLength(MACHINERY_ENV_KEYS.length);
   });
@@ -101,6 +101,36 @@ describe('Class: MachineryStack', () => {
     expect(dlq?.Properties.RedrivePolicy).toBeUndefined();
   });
 
+  it('makes the high-priority task queue FIFO like the task queue, with its own FIFO DLQ', () => {
+    // Prepare
+    const m = stack.machinery;
+
+    // Assess
+    expect(json.Resources[idOf(m.highTaskQueue)]?.Properties).toEqual(
+      expect.objectContaining({
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        VisibilityTimeout: QUEUES.tasks.visibilityTimeoutSeconds,
+        MessageRetentionPeriod: QUEUES.tasks.retentionSeconds,
+        RedrivePolicy: {
+          deadLetterTargetArn: arnOf(m.highTaskDlq),
+          maxReceiveCount: QUEUES.tasks.redrive?.maxReceiveCount,
+        },
+      }),
+    );
+    expect(json.Resources[idOf(m.highTaskDlq)]?.Properties).toEqual(
+      expect.objectContaining({
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        MessageRetentionPeriod: QUEUES.tasksDlq.retentionSeconds,
+      }),
+    );
+    expect(json.Resources[idOf(m.highTaskDlq)]?.Properties.RedrivePolicy).toBeUndefined();
+    expect(QUEUES.highTasks.visibilityTimeoutSeconds).toBe(QUEUES.tasks.visibilityTimeoutSeconds);
+  });
+
   it('makes the delay queue standard with its DLQ, and the Scheduler DLQ standard', () => {
     // Prepare
     const m = stack.machinery;
@@ -130,7 +160,7 @@ describe('Class: MachineryStack', () => {
     );
 
     // Assess
-    expect(queues).toHaveLength(5);
+    expect(queues).toHaveLength(7);
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       const policy = policies.find(
@@ -155,6 +185,7 @@ describe('Class: MachineryStack', () => {
     const m = stack.machinery;
     const pairs = [
       [m.taskQueue, m.workerFunction],
+      [m.highTaskQueue, m.workerFunction],
       [m.delayQueue, m.forwarderFunction],
     ] as const;
 
@@ -172,7 +203,7 @@ describe('Class: MachineryStack', () => {
     );
   });
 
-  it('makes both tables on-demand, keyed as resources.ts says, with TTL, PITR, encryption and retain', () => {
+  it('makes every table on-demand, keyed as resources.ts says, with TTL, PITR, encryption and retain', () => {
     // Prepare
     const m = stack.machinery;
 
@@ -180,6 +211,7 @@ describe('Class: MachineryStack', () => {
     for (const [table, spec] of [
       [m.taskStatesTable, TABLES.taskStates],
       [m.groupMetasTable, TABLES.groupMetas],
+      [m.workersTable, TABLES.workers],
     ] as const) {
       const resource = json.Resources[idOf(table)];
       expect(resource?.DeletionPolicy).toBe('Retain');
@@ -210,6 +242,9 @@ describe('Class: MachineryStack', () => {
       [ENV.groupMetasTable]: refOf(m.groupMetasTable),
       [ENV.scheduleGroup]: refOf(m.scheduleGroup),
       [ENV.schedulerRoleArn]: arnOf(m.schedulerRole),
+      [ENV.highTaskQueueUrl]: refOf(m.highTaskQueue),
+      [ENV.highDlqUrl]: refOf(m.highTaskDlq),
+      [ENV.workersTable]: refOf(m.workersTable),
     };
 
     // Assess
@@ -232,6 +267,7 @@ describe('Class: MachineryStack', () => {
     // Assess
     for (const [queue, fn] of [
       [m.taskQueue, m.workerFunction],
+      [m.highTaskQueue, m.workerFunction],
       [m.delayQueue, m.forwarderFunction],
     ] as const) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -317,10 +353,17 @@ describe('Class: MachineryStack', () => {
     expect(statementsOf(idOf(m.workerRole))).toEqual([
       logs(m.workerLogGroup),
       { Action: consume, Effect: 'Allow', Resource: arnOf(m.taskQueue) },
+      { Action: consume, Effect: 'Allow', Resource: arnOf(m.highTaskQueue) },
       {
         Action: 'sqs:SendMessage',
         Effect: 'Allow',
-        Resource: [arnOf(m.taskDlq), arnOf(m.taskQueue), arnOf(m.delayQueue)],
+        Resource: [
+          arnOf(m.taskDlq),
+          arnOf(m.taskQueue),
+          arnOf(m.highTaskQueue),
+          arnOf(m.highTaskDlq),
+          arnOf(m.delayQueue),
+        ],
       },
       {
         Action: [...rw, 'dynamodb:BatchGetItem'],
@@ -341,7 +384,12 @@ describe('Class: MachineryStack', () => {
       {
         Action: 'sqs:SendMessage',
         Effect: 'Allow',
-        Resource: [arnOf(m.taskQueue), arnOf(m.delayQueue), arnOf(m.delayDlq)],
+        Resource: [
+          arnOf(m.taskQueue),
+          arnOf(m.highTaskQueue),
+          arnOf(m.delayQueue),
+          arnOf(m.delayDlq),
+        ],
       },
       { Action: rw, Effect: 'Allow', Resource: arnOf(m.taskStatesTable) },
       { Action: 'scheduler:CreateSchedule', Effect: 'Allow', Resource: scheduleArn },
@@ -356,12 +404,12 @@ describe('Class: MachineryStack', () => {
     }
   });
 
-  it('alarms on every DLQ holding a message and on old messages in the task queue, without actions by default', () => {
+  it('alarms on every DLQ holding a message and on old messages in both task queues, without actions by default', () => {
     // Prepare
     const m = stack.machinery;
 
     // Assess
-    for (const dlq of [m.taskDlq, m.delayDlq, m.schedulerDlq]) {
+    for (const dlq of [m.taskDlq, m.highTaskDlq, m.delayDlq, m.schedulerDlq]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -371,15 +419,15 @@ describe('Class: MachineryStack', () => {
         TreatMissingData: 'notBreaching',
       });
     }
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateAgeOfOldestMessage',
-      Dimensions: [
-        { Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(m.taskQueue), 'QueueName'] } },
-      ],
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 3600,
-    });
+    for (const queue of [m.taskQueue, m.highTaskQueue]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(queue), 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 3600,
+      });
+    }
     for (const alarm of Object.values(json.Resources).filter(
       (r) => r.Type === 'AWS::CloudWatch::Alarm',
     )) {
