@@ -463,8 +463,9 @@ export interface GroupBackend {
 
   /**
    * Counts a member of a group that has no index (a Go producer with no group record), once, in
-   * one transaction: the member's UUID joins its bucket and the group's counter goes up by one.
-   * Resolves the counter after the call and whether this call counted the member.
+   * one transaction: the member's UUID joins its bucket and the group's counter (which records
+   * `total`) goes up by one. Resolves the counter after the call and whether this call counted
+   * the member.
    */
   countMember(
     groupUUID: string,
@@ -473,12 +474,14 @@ export interface GroupBackend {
     options: { expiresAt: number },
   ): Promise<{ count: number; counted: boolean }>;
 
-  /** The members `countMember` counted (order unspecified) and the counter. */
+  /**
+   * The members `countMember` counted (order unspecified), the counter and the total it was
+   * given; `undefined` when nothing was counted.
+   */
   countedMembers(
     groupUUID: string,
-    total: number,
     options: { now: number },
-  ): Promise<{ count: number; members: string[] }>;
+  ): Promise<{ count: number; total: number; members: string[] } | undefined>;
 
   /**
    * Sets machinery's `ChordTriggered` unless the chord failed. Resolves `triggered` when this call
