@@ -440,6 +440,20 @@ export class DynamoDbResultBackend implements ResultBackend {
     });
   }
 
+  async extendLease(
+    uuid: string,
+    attempt: number,
+    options: { now: number; leaseUntil: number },
+  ): Promise<boolean> {
+    // One UpdateItem; TTL untouched (the claim gave the item its lifetime).
+    const r = await this.#update(uuid, {
+      condition: transitionConditions.extendLease(attempt, options.now),
+      set: [`#${A.lease} = :lease`, `#${A.updatedAt} = :now`],
+      values: { ':lease': options.leaseUntil, ':now': options.now },
+    });
+    return r.ok;
+  }
+
   async markRetry(
     uuid: string,
     attempt: number,

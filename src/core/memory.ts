@@ -253,6 +253,20 @@ export class MemoryResultBackend implements ResultBackend {
     }));
   }
 
+  async extendLease(
+    uuid: string,
+    attempt: number,
+    options: { now: number; leaseUntil: number },
+  ): Promise<boolean> {
+    this.#failures.check('extendLease');
+    const rec = this.#live(uuid, options.now);
+    if (rec === undefined || !transitionConditions.extendLease(attempt, options.now).test(rec)) {
+      return this.#refused(false);
+    }
+    this.#write({ ...rec, leaseUntil: options.leaseUntil, updatedAt: options.now });
+    return true;
+  }
+
   async markRetry(
     uuid: string,
     attempt: number,

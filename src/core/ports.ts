@@ -127,6 +127,23 @@ export interface ResultBackend {
   ): Promise<boolean>;
 
   /**
+   * Moves the lease of the running attempt `attempt` to `leaseUntil` (the long-running worker's
+   * heartbeat, so a task may run past its first lease). Condition: the item is STARTED by this
+   * `attempt` and live; state, TTL and counts are untouched. Returns `false` (and writes nothing)
+   * when the attempt lost its claim or the task finished.
+   *
+   * @example
+   * ```ts
+   * await backend.extendLease(uuid, attempt, { now, leaseUntil: now + 90_000 });
+   * ```
+   */
+  extendLease(
+    uuid: string,
+    attempt: number,
+    options: { now: number; leaseUntil: number },
+  ): Promise<boolean>;
+
+  /**
    * STARTED → RETRY: counts one retry, stores the error, clears the lease. Condition: STARTED by
    * this `attempt`. Returns `false` when the attempt lost its claim.
    */

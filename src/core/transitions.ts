@@ -512,6 +512,12 @@ export const transitionConditions = {
   /** `markSuccess`, `markRetry`, `markFailure` with an attempt: the attempt still owns the task. */
   finish: (attempt: number, now: number): Condition => and(startedBy(attempt), taskIsLive(now)),
   /**
+   * `extendLease`: the attempt still owns the task (the same clauses as `finish`: a lease that ran
+   * out while nobody reclaimed the task is still this attempt's).
+   */
+  extendLease: (attempt: number, now: number): Condition =>
+    and(startedBy(attempt), taskIsLive(now)),
+  /**
    * `markFailure` without an attempt: absent, or live, not final and not leased by a running
    * attempt.
    */

@@ -512,6 +512,61 @@ export function resultBackendConformance(
       });
     });
 
+    describe('extendLease', () => {
+      it('moves the lease of the running attempt and leaves state and counts alone', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.claim(sig, opts(t0, { leaseMs: 10 * S }));
+
+        // Act
+        const extended = await backend.extendLease(sig.UUID, 1, {
+          now: t0 + 5 * S,
+          leaseUntil: t0 + 65 * S,
+        });
+        const rec = await backend.get(sig.UUID, { now: t0 + 20 * S });
+        const reclaim = await backend.claim(sig, opts(t0 + 20 * S));
+
+        // Assess
+        expect(extended).toBe(true);
+        expect(rec).toMatchObject({ state: 'STARTED', attempt: 1, leaseUntil: t0 + 65 * S });
+        expect(reclaim).toEqual({ kind: 'leased', leaseUntil: t0 + 65 * S });
+      });
+
+      it('writes nothing for another attempt, a finished task, or an absent task', async () => {
+        // Prepare
+        const taken = fresh();
+        await backend.claim(taken.sig, opts(taken.t0, { leaseMs: 10 * S }));
+        await backend.claim(taken.sig, opts(taken.t0 + 20 * S)); // a crash: attempt 2 took over
+        const done = fresh();
+        await backend.claim(done.sig, opts(done.t0));
+        await backend.markSuccess(done.sig.UUID, 1, [], {
+          now: done.t0 + S,
+          expiresAt: done.t0 + HOUR,
+        });
+        const absent = fresh();
+
+        // Act
+        const results = await Promise.all([
+          backend.extendLease(taken.sig.UUID, 1, {
+            now: taken.t0 + 21 * S,
+            leaseUntil: taken.t0 + HOUR,
+          }),
+          backend.extendLease(done.sig.UUID, 1, {
+            now: done.t0 + 2 * S,
+            leaseUntil: done.t0 + HOUR,
+          }),
+          backend.extendLease(absent.sig.UUID, 1, { now: absent.t0, leaseUntil: absent.t0 + HOUR }),
+        ]);
+        const takenRec = await backend.get(taken.sig.UUID, { now: taken.t0 + 21 * S });
+        const doneRec = await backend.get(done.sig.UUID, { now: done.t0 + 2 * S });
+
+        // Assess
+        expect(results).toEqual([false, false, false]);
+        expect(takenRec?.leaseUntil).not.toBe(taken.t0 + HOUR);
+        expect(doneRec).toMatchObject({ state: 'SUCCESS', leaseUntil: null });
+      });
+    });
+
     describe('markRetry', () => {
       it('moves STARTED to RETRY, counting one retry, storing the error and clearing the lease', async () => {
         // Prepare

@@ -90,6 +90,9 @@ class FakeBackend implements ResultBackend {
   async markRetry(): Promise<boolean> {
     throw new Error('not used');
   }
+  async extendLease(): Promise<boolean> {
+    throw new Error('not used');
+  }
 }
 
 class FakeBroker implements Broker {
