@@ -133,7 +133,7 @@ describe('Function: loadTasksModule (a module loaded as CommonJS)', () => {
 
     // Assess
     expect(JSON.parse(out)).toEqual({ names: ['cjs_add'], retryLater: true });
-  });
+  }, 60_000); // a tsx subprocess: seconds on a busy machine
 });
 
 describe('Function: exampleLocalTasks', () => {
