@@ -183,6 +183,17 @@ describe('Function: statusJson', () => {
 });
 
 describe('Function: formatStatus', () => {
+  it("shows a group member's group and index and the ETA", () => {
+    // Act
+    const out = formatStatus(
+      record({ groupUUID: 'group_1', groupIndex: 0, eta: Date.parse('2030-01-01T09:00:00Z') }),
+    );
+
+    // Assess
+    expect(out).toContain('eta:     2030-01-01T09:00:00Z\n');
+    expect(out).toContain('group:   group_1 (member 0)\n');
+  });
+
   it('shows the state, results and times of a task on labelled lines', () => {
     // Act
     const out = formatStatus(record({ results: [{ Type: 'uint64', Value: BIG }] }));
