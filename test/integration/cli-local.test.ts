@@ -253,6 +253,7 @@ describe('Command: machinery (against a running local up)', () => {
     expect(sent.stdout).toMatch(/^task_[0-9a-f-]{36}\n$/);
     expect(done).toBe(true);
     expect(Object.keys(doc)).toEqual([
+      'kind',
       'uuid',
       'name',
       'state',
@@ -262,8 +263,12 @@ describe('Command: machinery (against a running local up)', () => {
       'updatedAt',
       'attempts',
       'retries',
+      'groupUUID',
+      'groupIndex',
+      'eta',
     ]);
     expect(doc).toMatchObject({
+      kind: 'task',
       uuid,
       name: 'concat',
       state: 'SUCCESS',
@@ -271,6 +276,9 @@ describe('Command: machinery (against a running local up)', () => {
       error: null,
       attempts: 1,
       retries: 0,
+      groupUUID: null,
+      groupIndex: null,
+      eta: null,
     });
     expect(new Date(doc.createdAt as string).toISOString()).toBe(doc.createdAt);
   });
