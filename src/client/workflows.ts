@@ -316,11 +316,7 @@ export abstract class GroupHandle {
    * ```
    */
   async state(): Promise<WorkflowProgress> {
-    const progress = await readGroup(this.uuid, {
-      groups: this.deps.groups,
-      results: this.deps.backend,
-      now: this.deps.clock.now(),
-    });
+    const progress = await readWorkflowProgress(this.uuid, this.deps);
     if (progress !== undefined) return progress;
     // No record (expired): what the handle knows.
     return {
