@@ -29,6 +29,12 @@ import {
 } from './support/cloudformation-stub.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
+/**
+ * Per test: each runs up to eight `machinery` subprocesses (a few seconds each on a loaded
+ * 2-core machine).
+ */
+const CLI_TEST_TIMEOUT_MS = 300_000;
+
 /** The outputs of the stack `cdk synth` builds (the real template), without values. */
 function synthesizedOutputs(): { OutputKey: string; Description: string }[] {
   const outdir = mkdtempSync(join(tmpdir(), 'machinery-synth-'));
@@ -59,7 +65,9 @@ function awsOnly(env: Readonly<Record<string, string>>): Record<string, string> 
   return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('MACHINERY_')));
 }
 
-describe('Command: machinery --stack (a CloudFormation stub serving the synthesized outputs)', () => {
+describe('Command: machinery --stack (a CloudFormation stub serving the synthesized outputs)', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let stack: TestStack;
   let cfn: CloudFormationStub;
   let client: MachineryClient;
@@ -169,7 +177,9 @@ describe('Command: machinery --stack (a CloudFormation stub serving the synthesi
   });
 });
 
-describe('Commands: machinery cancel, periodic, queues (shared emulators)', () => {
+describe('Commands: machinery cancel, periodic, queues (shared emulators)', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let stack: TestStack;
   let client: MachineryClient;
   let cwd: string;
@@ -334,7 +344,9 @@ describe('Commands: machinery cancel, periodic, queues (shared emulators)', () =
   });
 });
 
-describe('Command: machinery queues (its own queues on the shared emulators)', () => {
+describe('Command: machinery queues (its own queues on the shared emulators)', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let stack: TestStack;
 
   beforeAll(async () => {
@@ -384,8 +396,10 @@ describe('Command: machinery queues (its own queues on the shared emulators)', (
     const zero = { visible: 0, inFlight: 0, delayed: 0, oldestMessageAgeSeconds: null };
     expect(JSON.parse(r.stdout)).toEqual([
       { queue: 'task', url: stack.queueUrls.tasks, ...zero, visible: 1, inFlight: 1 },
+      { queue: 'high', url: stack.queueUrls.highTasks, ...zero },
       { queue: 'delay', url: stack.queueUrls.delay, ...zero, delayed: 1 },
       { queue: 'task-dlq', url: stack.queueUrls.tasksDlq, ...zero },
+      { queue: 'high-dlq', url: stack.queueUrls.highTasksDlq, ...zero },
       { queue: 'delay-dlq', url: stack.queueUrls.delayDlq, ...zero },
       { queue: 'scheduler-dlq', url: stack.queueUrls.schedulerDlq, ...zero, visible: 1 },
     ]);
@@ -394,7 +408,9 @@ describe('Command: machinery queues (its own queues on the shared emulators)', (
   });
 });
 
-describe('Command: machinery periodic add on an advanced clock', () => {
+describe('Command: machinery periodic add on an advanced clock', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let h: DelayHarness;
   const runs: string[] = [];
   const tick = defineTask({
