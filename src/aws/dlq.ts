@@ -136,6 +136,16 @@ export class SqsQueue {
     }
   }
 
+  /** A message move task call: an unknown-action answer is {@link MoveTasksUnsupportedError}. */
+  async #moveTaskCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (isUnknownAction(e)) throw new MoveTasksUnsupportedError(operation, { cause: e });
+      throw translateAwsError(e, { service: 'SQS', resource: this.url });
+    }
+  }
+
   /**
    * Receives up to `max` (at most 10) messages at once (no long poll), hiding them for
    * `visibilityTimeoutSeconds`.
@@ -288,7 +298,7 @@ export class SqsQueue {
    */
   async startMoveTask(options: { destinationArn: string; maxPerSecond?: number }): Promise<string> {
     const sourceArn = await this.arn();
-    try {
+    return this.#moveTaskCall('StartMessageMoveTask', async () => {
       const out = await this.#sqs.send(
         new StartMessageMoveTaskCommand({
           SourceArn: sourceArn,
@@ -299,11 +309,7 @@ export class SqsQueue {
         }),
       );
       return out.TaskHandle ?? '';
-    } catch (e) {
-      if (isUnknownAction(e))
-        throw new MoveTasksUnsupportedError('StartMessageMoveTask', { cause: e });
-      throw translateAwsError(e, { service: 'SQS', resource: this.url });
-    }
+    });
   }
 
   /**
@@ -312,7 +318,7 @@ export class SqsQueue {
    */
   async listMoveTasks(): Promise<MoveTask[]> {
     const sourceArn = await this.arn();
-    try {
+    return this.#moveTaskCall('ListMessageMoveTasks', async () => {
       const out = await this.#sqs.send(
         new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }),
       );
@@ -331,10 +337,6 @@ export class SqsQueue {
         startedAt: r.StartedTimestamp === undefined ? null : Number(r.StartedTimestamp),
         failureReason: r.FailureReason ?? null,
       }));
-    } catch (e) {
-      if (isUnknownAction(e))
-        throw new MoveTasksUnsupportedError('ListMessageMoveTasks', { cause: e });
-      throw translateAwsError(e, { service: 'SQS', resource: this.url });
-    }
+    });
   }
 }

@@ -124,7 +124,10 @@ export interface DlqMessageDetails {
   queue: DlqName;
   entry: DlqEntry;
   body: string;
-  /** The body parsed as JSON (machinery's signature), `null` when it is not JSON. */
+  /**
+   * The body parsed as JSON (machinery's signature; for a delay-queue reference, the signature
+   * kept in the task's item), `null` when it is not JSON.
+   */
   signature: unknown;
   /** The task's stored state, when the body names a task and one is recorded. */
   task: TaskRecord | null;
@@ -280,6 +283,10 @@ export function bodyTask(body: string): { uuid: string | null; name: string | nu
     return { uuid: null, name: bodyTask(periodic.signatures[0]).name };
   }
   return { uuid: text(o.UUID), name: text(o.Name) };
+}
+
+function isReference(doc: unknown): boolean {
+  return typeof doc === 'object' && doc !== null && 'machinery.ref' in doc;
 }
 
 /**
@@ -470,6 +477,8 @@ export class DeadLetterQueues {
         entry.taskUUID === null
           ? undefined
           : await this.#backend.get(entry.taskUUID, { now: this.#clock.now() });
+      // A delay-queue reference stands for the signature kept in the task's item.
+      if (isReference(signature) && task?.body) signature = JSON.parse(task.body);
       return { queue, entry, body: m.body, signature, task: task ?? null };
     }
     return undefined;

@@ -11,13 +11,14 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DlqEntry } from '../../src/client/dlq.js';
 import { createClient, type MachineryClient } from '../../src/client/index.js';
-import { createRegistry, defineTask, type TaskRegistry } from '../../src/core/registry.js';
+import type { TaskLookup } from '../../src/core/processor.js';
+import { createRegistry, defineTask } from '../../src/core/registry.js';
 import { newSignature } from '../../src/core/signature.js';
-import { createWorker } from '../../src/handlers/worker.js';
-import { EventSourceRunner } from '../../src/local/runner.js';
-import { queueDepth, quietLogger, waitFor } from './aws-helpers.js';
+import type { EventSourceRunner } from '../../src/local/runner.js';
+import { queueDepth, waitFor } from './aws-helpers.js';
 import { machinery } from './support/cli.js';
 import { getTestStack, type TestStack } from './support/stack.js';
+import { startWorkerRunner } from './support/worker.js';
 
 describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
   let stack: TestStack;
@@ -37,19 +38,8 @@ describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
   });
 
   /** Runs the task queue with a worker knowing `registry`'s tasks. */
-  function startWorker(registry: TaskRegistry): EventSourceRunner {
-    const aws = { sqs: stack.clients.sqs, dynamodb: stack.clients.dynamodb };
-    const handler = createWorker({ registry, env: stack.env, aws, logger: quietLogger('SILENT') });
-    const r = new EventSourceRunner({
-      sqs: stack.clients.sqs,
-      queueUrl: stack.queueUrls.tasks,
-      handler,
-      onError: () => {},
-    });
-    r.start();
-    return r;
-  }
-
+  const startWorker = (registry: TaskLookup) =>
+    startWorkerRunner({ clients: stack.clients, env: stack.env, registry });
   const cli = (args: string[]) => machinery(args, { env: stack.env, cwd });
 
   beforeAll(async () => {
@@ -139,7 +129,7 @@ describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
     const status = await cli(['status', sent.uuid]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('SUCCESS');
-  });
+  }, 180_000);
 
   it('says plainly that the endpoint has no message move tasks when asked for the redrive status', async () => {
     // Act
@@ -150,7 +140,7 @@ describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('no message move task API');
     expect(JSON.parse(json.stdout)).toEqual({ queue: 'task', supported: false, tasks: [] });
-  });
+  }, 120_000);
 
   it('refuses a purge without --yes (exit 2) and empties the DLQ with it', async () => {
     // Prepare: one message in the delay DLQ
@@ -174,5 +164,5 @@ describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
       async () =>
         (await queueDepth(stack.clients.sqs, stack.queueUrls.delayDlq)) === 0 || undefined,
     );
-  });
+  }, 120_000);
 });

@@ -11,13 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDRIVE_HOLD_SECONDS } from '../../src/client/dlq.js';
 import { createClient, type MachineryClient } from '../../src/client/index.js';
-import { createRegistry, defineTask, type TaskRegistry } from '../../src/core/registry.js';
+import type { TaskLookup } from '../../src/core/processor.js';
+import { createRegistry, defineTask } from '../../src/core/registry.js';
 import { newSignature } from '../../src/core/signature.js';
-import { createWorker } from '../../src/handlers/worker.js';
-import { EventSourceRunner } from '../../src/local/runner.js';
-import { queueDepth, quietLogger, waitFor } from './aws-helpers.js';
+import type { EventSourceRunner } from '../../src/local/runner.js';
+import { queueDepth, waitFor } from './aws-helpers.js';
 import { machinery, startMachinery } from './support/cli.js';
 import { getTestStack, type TestStack } from './support/stack.js';
+import { startWorkerRunner } from './support/worker.js';
 
 const TASKS = 500;
 
@@ -37,19 +38,8 @@ describe('Command: machinery dlq redrive (killed half-way)', () => {
     },
   });
 
-  function startWorker(registry: TaskRegistry): EventSourceRunner {
-    const aws = { sqs: stack.clients.sqs, dynamodb: stack.clients.dynamodb };
-    const handler = createWorker({ registry, env: stack.env, aws, logger: quietLogger('SILENT') });
-    const r = new EventSourceRunner({
-      sqs: stack.clients.sqs,
-      queueUrl: stack.queueUrls.tasks,
-      handler,
-      concurrency: 4,
-      onError: () => {},
-    });
-    r.start();
-    return r;
-  }
+  const startWorker = (registry: TaskLookup) =>
+    startWorkerRunner({ clients: stack.clients, env: stack.env, registry, concurrency: 4 });
 
   beforeAll(async () => {
     stack = await getTestStack({ label: 'dlqkill' });

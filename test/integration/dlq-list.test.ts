@@ -8,13 +8,16 @@ import { createHash } from 'node:crypto';
 import { type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
+import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
 import { DynamoDbFailureLedger } from '../../src/aws/ledger.js';
 import {
   createDeadLetterQueues,
   type DeadLetterQueues,
   REDRIVEN_FROM_ATTRIBUTE,
 } from '../../src/client/dlq.js';
+import { encodeReference } from '../../src/core/delay-body.js';
 import { DEAD_LETTER_NOTE_LIFETIME_MS } from '../../src/core/ledger.js';
+import { encodeSignature, newSignature } from '../../src/core/signature.js';
 import { queueDepth, receiveMessages } from './aws-helpers.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
@@ -212,5 +215,40 @@ describe('Class: DeadLetterQueues (fauxqs)', () => {
     });
     expect(copy?.Attributes?.MessageGroupId).toBe('g-h');
     expect(await queueDepth(stack.clients.sqs, stack.queueUrls.highTasksDlq)).toBe(0);
+  });
+
+  it('shows a delay reference with the signature kept in its task item, and the task state', async () => {
+    // Prepare: a far-ETA task whose body is kept in its PENDING item; its reference in the Scheduler DLQ
+    const signature = newSignature('add', [
+      { Type: 'int64', Value: 1 },
+      { Type: 'int64', Value: 2 },
+    ]);
+    const backend = new DynamoDbResultBackend({
+      dynamodb: createDynamoDbDocumentClient({ dynamodb: stack.clients.dynamodb }),
+      tableName: stack.names.tables.taskStates,
+    });
+    const now = Date.now();
+    await backend.putPending(signature, {
+      now,
+      expiresAt: now + 86_400_000,
+      body: encodeSignature(signature),
+    });
+    await stack.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queueUrls.schedulerDlq,
+        MessageBody: encodeReference(signature.UUID),
+        MessageAttributes: { ERROR_CODE: str('Throttled') },
+      }),
+    );
+
+    // Act
+    const found = await dlqs.show(signature.UUID);
+
+    // Assess
+    expect(found?.queue).toBe('scheduler');
+    expect(found?.entry).toMatchObject({ taskUUID: signature.UUID, reason: 'Throttled' });
+    expect(found?.signature).toMatchObject({ UUID: signature.UUID, Name: 'add' });
+    expect(found?.task).toMatchObject({ state: 'PENDING', attempt: 0 });
+    expect(await dlqs.show('task_not_there')).toBeUndefined();
   });
 });

@@ -12,14 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterQueues, type DeadLetterQueues } from '../../src/client/dlq.js';
 import { RedriveError } from '../../src/client/errors.js';
 import { createClient, type MachineryClient } from '../../src/client/index.js';
-import { createRegistry, defineTask, type TaskRegistry } from '../../src/core/registry.js';
+import type { TaskLookup } from '../../src/core/processor.js';
+import { createRegistry, defineTask } from '../../src/core/registry.js';
 import { newSignature } from '../../src/core/signature.js';
-import { createWorker } from '../../src/handlers/worker.js';
 import { freePort } from '../../src/local/net.js';
 import { type ProvisionedStack, provisionStack, uniquePrefix } from '../../src/local/provision.js';
-import { EventSourceRunner } from '../../src/local/runner.js';
-import { countRequests, queueDepth, quietLogger, waitFor } from './aws-helpers.js';
+import type { EventSourceRunner } from '../../src/local/runner.js';
+import { countRequests, queueDepth, waitFor } from './aws-helpers.js';
 import { makeClients, sharedEndpoints, type TestClients } from './support/stack.js';
+import { startWorkerRunner } from './support/worker.js';
 
 describe('Class: DeadLetterQueues (message move task on local-aws-sqs)', () => {
   let server: Server;
@@ -39,18 +40,8 @@ describe('Class: DeadLetterQueues (message move task on local-aws-sqs)', () => {
     },
   });
 
-  function startWorker(registry: TaskRegistry): EventSourceRunner {
-    const aws = { sqs: clients.sqs, dynamodb: clients.dynamodb };
-    const handler = createWorker({ registry, env: stack.env, aws, logger: quietLogger('SILENT') });
-    const r = new EventSourceRunner({
-      sqs: clients.sqs,
-      queueUrl: stack.queueUrls.tasks,
-      handler,
-      onError: () => {},
-    });
-    r.start();
-    return r;
-  }
+  const startWorker = (registry: TaskLookup) =>
+    startWorkerRunner({ clients, env: stack.env, registry });
 
   beforeAll(async () => {
     const port = await freePort();
