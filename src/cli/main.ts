@@ -3,7 +3,7 @@
  *
  * ```
  * machinery local up [--tasks <module>]
- * machinery send <task> [TYPE:VALUE …] [--group-id ID] [--retry N] [--eta WHEN] [--wait] [--timeout 30s] [--json] [--local]
+ * machinery send <task> [TYPE:VALUE …] [--group-id ID] [--lane full|lean|idempotent] [--retry N] [--eta WHEN] [--wait] [--timeout 30s] [--json] [--local]
  * machinery send-workflow <file> [--wait] [--timeout 30s] [--json]
  * machinery status <uuid> [--json] [--local]
  * machinery cancel <uuid> [--json]
@@ -11,6 +11,7 @@
  * machinery periodic list [--all] [--json]
  * machinery periodic rm <name>
  * machinery queues [--json]
+ * machinery worker --tasks <module> [--concurrency N] [--queues high,default]
  * machinery demo [--json]
  * ```
  *
@@ -31,9 +32,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { localSourceOption, stackSourceOption } from './config.js';
-import { parseTimeout } from './duration.js';
-import { describeError, EXIT, UsageError } from './errors.js';
 import type { CancelOptions } from './commands/cancel.js';
 import type {
   PeriodicAddOptions,
@@ -41,6 +39,10 @@ import type {
   PeriodicRmOptions,
 } from './commands/periodic.js';
 import type { QueuesOptions } from './commands/queues.js';
+import type { WorkerCommandOptions } from './commands/worker.js';
+import { localSourceOption, stackSourceOption } from './config.js';
+import { parseTimeout } from './duration.js';
+import { describeError, EXIT, UsageError } from './errors.js';
 import { TASKS_MODULE_EXPORTS } from './task-loader.js';
 
 /**
@@ -79,6 +81,8 @@ export interface SendOptions {
   groupId?: string;
   /** The task queue (`high` needs `MACHINERY_HIGH_TASK_QUEUE_URL`). @default by priority */
   queue?: 'high' | 'default';
+  /** The cost lane (`machinery.lane` header). @default full */
+  lane?: 'full' | 'lean' | 'idempotent';
   retry?: number;
   eta?: string;
   wait?: boolean;
@@ -242,6 +246,12 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
       new Option('--queue <queue>', 'task queue: high or default').choices(['high', 'default']),
     )
     .addOption(
+      new Option(
+        '--lane <lane>',
+        'cost lane: full (PENDING at send), lean (no PENDING record) or idempotent (tasks declared idempotent: no claim)',
+      ).choices(['full', 'lean', 'idempotent']),
+    )
+    .addOption(
       new Option('--retry <n>', 'retries on failure (Fibonacci back-off)').argParser(
         commanderParser(parseRetry),
       ),
@@ -264,7 +274,7 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
   program
     .command('send-workflow')
     .description(
-      'send a chain, group or chord from a JSON file; prints the group UUID (a chain: its last step\'s task UUID), or with --wait its result',
+      "send a chain, group or chord from a JSON file; prints the group UUID (a chain: its last step's task UUID), or with --wait its result",
     )
     .argument(
       '<file>',
@@ -378,6 +388,30 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .action(async (opts: QueuesOptions) => {
       const { queues } = await import('./commands/queues.js');
       setExitCode(await queues(opts, io));
+    });
+
+  program
+    .command('worker')
+    .description(
+      'the long-running worker: polls the task queues (high first, see --queues) and runs the tasks; SIGTERM stops it gracefully',
+    )
+    .requiredOption(
+      '--tasks <module>',
+      `tasks module the worker runs; it exports ${TASKS_MODULE_EXPORTS}`,
+    )
+    .option('--concurrency <n>', 'tasks running at once (default 1)')
+    .option('--queues <list>', 'queues to poll, comma-separated: high,default (default both)')
+    .option('--visibility-timeout <s>', 'visibility each heartbeat sets, s (default 300)')
+    .option('--lease <s>', "the running attempt's lease, s (default 360)")
+    .option('--heartbeat <s>', 'heartbeat interval while a task runs, s (default 60)')
+    .option('--grace <s>', 'on SIGTERM, wait this long for running tasks, s (default 30)')
+    .option('--task-timeout <s>', 'longest run of one task, s (default 42600, under 12 h)')
+    .option('--wait <s>', 'long-poll wait when idle, s (default 5)')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (opts: WorkerCommandOptions) => {
+      const { worker } = await import('./commands/worker.js');
+      setExitCode(await worker(opts, io));
     });
 
   program
