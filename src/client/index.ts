@@ -28,6 +28,7 @@ import { messageBytes } from '../core/bounds.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type ContractArgs, type Sendable, signatureOf } from '../core/contract.js';
 import { type DispatchRoute, dispatch } from '../core/dispatch.js';
+import { type Lane, parseLane, withLane } from '../core/lanes.js';
 import type {
   Broker,
   GroupBackend,
@@ -81,7 +82,8 @@ export {
   signatureWith,
   type TaskContract,
 } from '../core/contract.js';
-export { EtaParseError } from '../core/errors.js';
+export { EtaParseError, LaneError } from '../core/errors.js';
+export { LANE_HEADER, LANES, type Lane, type LaneOption } from '../core/lanes.js';
 export type { OneTimeSchedule } from '../core/ports.js';
 export type { QueueChoice } from '../core/routing.js';
 export { formatEta, parseDuration, parseEta } from '../core/time.js';
@@ -198,6 +200,16 @@ export interface SendOptions {
    * @default by `Priority`: at or above `highPriorityThreshold` the high queue, when configured
    */
   queue?: QueueChoice;
+  /**
+   * The cost lane (docs/design.md §4 "Lanes"), written to the message's `machinery.lane` header:
+   * `'full'` records the task PENDING at send, `'lean'` does not (a poller sees STARTED and the
+   * final state only), `'idempotent'` has the worker read once instead of claiming (only for tasks
+   * that declare it; a raw signature's definition is unknown here, so the worker checks). A
+   * `LaneError` refuses a value that names no lane, before any write.
+   * @default the signature's `machinery.lane` header (set from the definition by `send`,
+   * `signatureOf`, `signatureWith`), else 'full'
+   */
+  lane?: Lane;
 }
 
 /**
@@ -247,7 +259,7 @@ export interface MachineryClient {
    */
   sendTasks(
     signatures: readonly Signature[],
-    options?: Pick<SendOptions, 'queue'>,
+    options?: Pick<SendOptions, 'queue' | 'lane'>,
   ): Promise<AsyncResult[]>;
   /** The stored state of a task, or `undefined` when none is recorded. */
   getState(uuid: string): Promise<TaskRecord | undefined>;
@@ -351,8 +363,14 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       : { resultsExpireInSeconds: config.resultsExpireInSeconds }),
     ...(routing === undefined ? {} : { routing }),
   };
-  // A send naming the high queue is refused, naming the variable, before any write.
-  const route = (signature: Signature, queue: QueueChoice | undefined): Signature => {
+  // A send naming the high queue is refused, naming the variable, before any write; so is a
+  // lane that names none.
+  const route = (
+    given: Signature,
+    queue: QueueChoice | undefined,
+    lane: Lane | undefined,
+  ): Signature => {
+    const signature = lane === undefined ? given : withLane(given, parseLane(lane));
     if (queue === 'high') {
       adapters.requireHighQueue(`task ${signature.UUID} asks for the high-priority queue`);
     }
@@ -409,7 +427,7 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
     scheduler: adapters.scheduler,
     async sendTask(given, options = {}) {
       // Routed first: the batch place is the queue's.
-      const signature = route(given, options.queue);
+      const signature = route(given, options.queue, options.lane);
       checkSchedulable([signature]);
       const dedup = options.deduplicationId;
       const dispatchOptions = dedup === undefined ? {} : { deduplicationId: () => dedup };
@@ -435,7 +453,7 @@ export function createClient(config: ClientConfig = {}): MachineryClient {
       return client.sendTask(signatureOf(task, ...args));
     },
     async sendTasks(given, options = {}) {
-      const signatures = given.map((s) => route(s, options.queue));
+      const signatures = given.map((s) => route(s, options.queue, options.lane));
       checkSchedulable(signatures);
       // Chunks bound the PENDING writes in flight (one per signature) to SEND_CHUNK at a time.
       for (let i = 0; i < signatures.length; i += SEND_CHUNK) {

@@ -18,6 +18,7 @@
  * @module
  */
 import { TaskDefinitionError } from './errors.js';
+import { type Lane, type LaneOption, laneFor } from './lanes.js';
 import { type ArgSpec, defineTask, isTask, type Task } from './registry.js';
 import { newSignature, type SignatureOptions } from './signature.js';
 import type { Signature } from './types.js';
@@ -85,6 +86,8 @@ export interface TaskContract<
   /** Declared type of any further args (variadic); absent when none. */
   readonly rest?: R;
   readonly description?: string;
+  /** The default cost lane of its sends (`lanes.ts`); `'idempotent'` declares the task idempotent. */
+  readonly lane?: Lane;
   /** Type-level only: what a producer passes. Never set. */
   readonly __producerArgs?: NonNullable<TaskFor<N, A, R>['__producerArgs']>;
 }
@@ -107,12 +110,20 @@ export function defineContract<
   const N extends string,
   const A extends readonly ArgSpec[] = [],
   const R extends ArgSpec | undefined = undefined,
->(definition: { name: N; args?: A; rest?: R; description?: string }): TaskContract<N, A, R> {
+>(definition: {
+  name: N;
+  args?: A;
+  rest?: R;
+  description?: string;
+  /** The default cost lane of its sends (`lanes.ts`). @default 'full' */
+  lane?: Lane;
+}): TaskContract<N, A, R> {
   const contract = Object.freeze({
     name: definition.name,
     args: Object.freeze([...(definition.args ?? [])]) as unknown as A,
     ...(definition.rest === undefined ? {} : { rest: definition.rest }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
+    ...(definition.lane === undefined ? {} : { lane: definition.lane }),
   }) as TaskContract<N, A, R>;
   checkers.set(
     contract,
@@ -120,6 +131,7 @@ export function defineContract<
       name: contract.name,
       args: contract.args as readonly ArgSpec[],
       ...(contract.rest === undefined ? {} : { rest: contract.rest as ArgSpec }),
+      ...(contract.lane === undefined ? {} : { lane: contract.lane }),
       run: () => undefined,
     }) as unknown as Task<string, readonly unknown[]>,
   );
@@ -147,6 +159,7 @@ export function implement<
     args: contract.args,
     ...(contract.rest === undefined ? {} : { rest: contract.rest }),
     ...(contract.description === undefined ? {} : { description: contract.description }),
+    ...(contract.lane === undefined ? {} : { lane: contract.lane }),
     run,
   });
 }
@@ -165,21 +178,26 @@ function checkerOf(target: Sendable): Task<string, readonly unknown[]> {
 
 /**
  * A new signature for a contract (or a task) with signature options (`RetryCount`, `ETA`,
- * `BrokerMessageGroupId`, `OnSuccess`…). The values are checked against the declared types at
- * compile time and again here.
+ * `BrokerMessageGroupId`, `OnSuccess`…) and its cost lane (`lane`: the definition's by default;
+ * `'idempotent'` only when the definition declares it). The values are checked against the
+ * declared types at compile time and again here.
  *
- * @throws ArgTypeError when a value does not fit its type; SignatureEncodeError for a bad option.
+ * @throws ArgTypeError when a value does not fit its type; SignatureEncodeError for a bad option;
+ * LaneError for a lane the definition does not allow.
  * @example
  * ```ts
  * const sig = signatureWith(addContract, [1, 2], { RetryCount: 3, BrokerMessageGroupId: 'customer-7' });
+ * const lean = signatureWith(addContract, [1, 2], { lane: 'lean' });
  * ```
  */
 export function signatureWith<C extends Sendable>(
   target: C,
   args: ContractArgs<C>,
-  options: SignatureOptions = {},
+  options: SignatureOptions & LaneOption = {},
 ): Signature {
-  return newSignature(target.name, checkerOf(target).toArgs(args), options);
+  const checker = checkerOf(target);
+  const { lane, ...signatureOptions } = options;
+  return laneFor(newSignature(target.name, checker.toArgs(args), signatureOptions), checker, lane);
 }
 
 /**

@@ -17,6 +17,7 @@
 import { messageBytes } from './bounds.js';
 import type { Clock } from './clock.js';
 import { EtaParseError, MachineryError, SignatureEncodeError } from './errors.js';
+import { laneOf } from './lanes.js';
 import { taskExpiresAt } from './lifetime.js';
 import type { Broker, PublishItem, ResultBackend, Scheduler } from './ports.js';
 import { DEFAULTS } from './resources.js';
@@ -84,6 +85,11 @@ interface Plan {
   fireAt: number;
   /** The encoded body kept in the PENDING item (a schedule input too large). */
   byReference: string | undefined;
+}
+
+/** Whether a send records the task PENDING: the full lane, or any body kept by reference. */
+function writesPending(p: Plan): boolean {
+  return p.byReference !== undefined || laneOf(p.signature) === 'full';
 }
 
 /** A signature's ETA as epoch ms (`null`: none); a malformed one is the signature's error. */
@@ -155,7 +161,8 @@ function plan(signature: Signature, deps: DispatchDeps, now: number): Plan {
 
 /**
  * Checks every signature, records each PENDING (a re-send of a known UUID leaves its state
- * alone), then sends each on the path its ETA asks for. Resolves with the route of each
+ * alone; a signature of the lean or idempotent lane, `lanes.ts`, is recorded only when its body
+ * travels by reference), then sends each on the path its ETA asks for. Resolves with the route of each
  * signature, in order.
  *
  * Nothing is written or sent unless every signature passes: a signature the wire format refuses
@@ -194,8 +201,10 @@ export async function dispatch(
     plan(chooseQueue(signature, deps, options.queue), deps, now),
   );
 
+  // The lean and idempotent lanes write no PENDING item (docs/design.md §4 "Lanes"), unless the
+  // body must travel by reference: then the item holds it.
   await Promise.all(
-    plans.map((p) =>
+    plans.filter(writesPending).map((p) =>
       deps.backend.putPending(p.signature, {
         now,
         expiresAt: p.expiresAt,

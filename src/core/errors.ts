@@ -41,12 +41,9 @@ export class MachineryError extends Error {
    * module when its own class, or one of its ancestors, has that class's name.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // `this` is the class on the right of `instanceof` (a subclass too), which is the point here.
-    // biome-ignore lint/complexity/noThisInStatic: the checked class is `this`, not MachineryError
-    const checked: { name: string } = this;
-    if (Function.prototype[Symbol.hasInstance].call(checked, value)) return true;
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     const kinds = (value as { [ERROR_KINDS]?: unknown } | null | undefined)?.[ERROR_KINDS];
-    return Array.isArray(kinds) && kinds.includes(checked.name);
+    return Array.isArray(kinds) && kinds.includes(this.name);
   }
 }
 
@@ -327,6 +324,21 @@ export class MessageRejectedError extends MachineryError {
 export class QueueRoutingError extends MachineryError {
   constructor(message: string) {
     super('QUEUE_ROUTING', message);
+  }
+}
+
+/**
+ * A cost lane a send cannot use: not one of `full`, `lean`, `idempotent`, or `idempotent` for a
+ * task whose definition does not declare it (docs/design.md §4). Thrown before anything is written.
+ *
+ * @example
+ * ```ts
+ * try { checkLane('idempotent', addContract); } catch (e) { if (e instanceof LaneError) console.error(e.message); }
+ * ```
+ */
+export class LaneError extends MachineryError {
+  constructor(message: string) {
+    super('INVALID_LANE', message);
   }
 }
 

@@ -56,6 +56,7 @@ import {
   type WideIntType,
 } from './args.js';
 import { ArgTypeError, TaskDefinitionError, UnregisteredTaskError } from './errors.js';
+import { isLane, LANES, type Lane, type LaneOption, laneFor } from './lanes.js';
 import type { Logger } from './logger.js';
 import { newSignature, type SignatureOptions } from './signature.js';
 import type { Arg, ArgType, ArgValue, ScalarType, Signature, TypedValue } from './types.js';
@@ -84,7 +85,11 @@ export interface TaskContext {
   readonly retries: number;
   /** Whether this attempt is an operator's redrive of a dead-lettered task. */
   readonly redrive: boolean;
-  /** `<uuid>:<attempt>`: unique per attempt. Use `uuid` for a key shared by every attempt. */
+  /**
+   * Unique per attempt: `<uuid>:<attempt>`; in the idempotent lane, which claims no attempt,
+   * unique per receive: `<uuid>:<messageId>:r<receiveCount>`. Use `uuid` for a key shared by
+   * every attempt.
+   */
   readonly idempotencyKey: string;
   /** The signature's headers (trace context travels here). */
   readonly headers: Readonly<Record<string, unknown>>;
@@ -269,6 +274,11 @@ export interface Task<
 > {
   readonly name: N;
   readonly description: string | undefined;
+  /**
+   * The default cost lane of its sends (`lanes.ts`); `idempotent` declares the task idempotent.
+   * @default 'full'
+   */
+  readonly lane: Lane;
   /** Declared fixed args; `null` for untyped tasks and plain functions. */
   readonly args: readonly ArgSpec[] | null;
   /** Declared type of any further args (variadic, like Go's `...int64`); `null` for none. */
@@ -370,6 +380,7 @@ class DefinedTask implements AnyTask {
   readonly [TASK_BRAND] = true;
   readonly name: string;
   readonly description: string | undefined;
+  readonly lane: Lane;
   readonly args: readonly ArgSpec[] | null;
   readonly rest: ArgSpec | null;
   readonly #call: (ctx: TaskContext, values: readonly unknown[]) => unknown;
@@ -380,12 +391,19 @@ class DefinedTask implements AnyTask {
     args: readonly ArgSpec[] | null,
     rest: ArgSpec | null,
     call: (ctx: TaskContext, values: readonly unknown[]) => unknown,
+    lane: unknown = 'full',
   ) {
     if (typeof name !== 'string' || name === '') {
       throw new TaskDefinitionError(`a task name must be a non-empty string, got ${String(name)}`);
     }
+    if (!isLane(lane)) {
+      throw new TaskDefinitionError(
+        `task "${name}": lane must be one of ${LANES.join(', ')}, got ${String(lane)}`,
+      );
+    }
     this.name = name;
     this.description = description;
+    this.lane = lane;
     this.args =
       args === null ? null : Object.freeze(args.map((s, i) => checkSpec(name, s, `args[${i}]`)));
     this.rest = rest === null ? null : checkSpec(name, rest, 'rest');
@@ -480,6 +498,11 @@ export function defineTask<
   args?: A;
   rest?: R;
   description?: string;
+  /**
+   * The default cost lane of its sends (`lanes.ts`); `'idempotent'` declares the task idempotent
+   * (it may run more than once for one send). @default 'full'
+   */
+  lane?: Lane;
   run: (ctx: TaskContext, ...args: WithRest<TaskArgs<A>, R, TaskArgType<R>>) => TaskReturn;
 }): Task<N, NoInfer<WithRest<ProducerArgs<A>, R, ProducerArgType<R>>>> {
   checkRun(definition.name, definition.run);
@@ -490,6 +513,7 @@ export function defineTask<
     definition.args ?? [],
     definition.rest ?? null,
     (ctx, values) => run(ctx, ...values),
+    definition.lane ?? 'full',
   ) as unknown as Task<N, NoInfer<WithRest<ProducerArgs<A>, R, ProducerArgType<R>>>>;
 }
 
@@ -506,12 +530,19 @@ export function defineTask<
 export function defineUntypedTask<const N extends string>(definition: {
   name: N;
   description?: string;
+  /** The default cost lane of its sends (`lanes.ts`). @default 'full' */
+  lane?: Lane;
   run: (ctx: TaskContext, ...args: ArgValue[]) => TaskReturn;
 }): Task<N, unknown[]> {
   checkRun(definition.name, definition.run);
   const run = definition.run as (ctx: TaskContext, ...args: unknown[]) => unknown;
-  return new DefinedTask(definition.name, definition.description, null, null, (ctx, values) =>
-    run(ctx, ...values),
+  return new DefinedTask(
+    definition.name,
+    definition.description,
+    null,
+    null,
+    (ctx, values) => run(ctx, ...values),
+    definition.lane ?? 'full',
   ) as unknown as Task<N, unknown[]>;
 }
 
@@ -562,13 +593,14 @@ export interface TaskRegistry<
    */
   signature<N extends keyof M & string>(name: N, ...args: ProducerArgsOf<M[N]>): Signature;
   /**
-   * {@link TaskRegistry.signature} with signature options (`RetryCount`, `ETA`, `OnSuccess`…).
-   * @throws UnregisteredTaskError, ArgTypeError, SignatureEncodeError.
+   * {@link TaskRegistry.signature} with signature options (`RetryCount`, `ETA`, `OnSuccess`…)
+   * and the cost lane (`lane`, default the task's).
+   * @throws UnregisteredTaskError, ArgTypeError, SignatureEncodeError, LaneError.
    */
   signatureWith<N extends keyof M & string>(
     name: N,
     args: ProducerArgsOf<M[N]>,
-    options?: SignatureOptions,
+    options?: SignatureOptions & LaneOption,
   ): Signature;
 }
 
@@ -605,10 +637,15 @@ class Registry implements TaskRegistry {
     return this.signatureWith(name, args);
   }
 
-  signatureWith(name: string, args: readonly unknown[], options: SignatureOptions = {}): Signature {
+  signatureWith(
+    name: string,
+    args: readonly unknown[],
+    options: SignatureOptions & LaneOption = {},
+  ): Signature {
     const task = this.#tasks.get(name);
     if (task === undefined) throw new UnregisteredTaskError(name);
-    return newSignature(name, task.toArgs(args), options);
+    const { lane, ...signatureOptions } = options;
+    return laneFor(newSignature(name, task.toArgs(args), signatureOptions), task, lane);
   }
 }
 

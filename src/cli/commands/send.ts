@@ -1,8 +1,10 @@
 /**
- * `machinery send <task> [TYPE:VALUE …] [--group-id ID] [--queue high|default] [--retry N] [--eta WHEN] [--wait]
+ * `machinery send <task> [TYPE:VALUE …] [--group-id ID] [--queue high|default] [--lane full|lean|idempotent] [--retry N] [--eta WHEN] [--wait]
  * [--timeout 30s] [--json] [--local | --stack NAME]`.
  *
  * - Without `--wait`: prints the task UUID (with `--json`, the PENDING document).
+ * - `--lane`: the cost lane (docs/design.md §4 "Lanes"); the task's definition is not known here,
+ *   so an `idempotent` send of a task that does not declare it runs in the lean lane on the worker.
  * - With `--wait`: prints the result (see `formatPlainResults`), or with `--json` the document
  *   `{"uuid","state","results","error"}`. FAILURE exits 1, a timeout exits 3 (both still print
  *   the `--json` document with the last known state).
@@ -66,10 +68,10 @@ export async function send(
   const config = await resolveCliConfig({ ...opts, env: io.env, cwd: io.cwd });
   const { client, close } = connect(config);
   try {
-    const result = await client.sendTask(
-      signature,
-      opts.queue === undefined ? {} : { queue: opts.queue },
-    );
+    const result = await client.sendTask(signature, {
+      ...(opts.queue === undefined ? {} : { queue: opts.queue }),
+      ...(opts.lane === undefined ? {} : { lane: opts.lane }),
+    });
     if (!opts.wait) {
       io.stdout(
         opts.json

@@ -48,7 +48,7 @@ export async function status(uuid: string, opts: StatusOptions, io: CliIO): Prom
     if (record === undefined) {
       throw new OperationError(
         'TASK_NOT_FOUND',
-        `no task ${uuid}: the UUID is unknown, or its result expired`,
+        `no task ${uuid}: the UUID is unknown, its result expired, or it is queued without a record yet (the lean and idempotent lanes write none before the task starts)`,
       );
     }
     io.stdout(opts.json ? `${JSON.stringify(statusJson(record))}\n` : formatStatus(record));
