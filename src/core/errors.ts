@@ -41,9 +41,12 @@ export class MachineryError extends Error {
    * module when its own class, or one of its ancestors, has that class's name.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // `this` is the class on the right of `instanceof` (a subclass too), which is the point here.
+    // biome-ignore lint/complexity/noThisInStatic: the checked class is `this`, not MachineryError
+    const checked: { name: string } = this;
+    if (Function.prototype[Symbol.hasInstance].call(checked, value)) return true;
     const kinds = (value as { [ERROR_KINDS]?: unknown } | null | undefined)?.[ERROR_KINDS];
-    return Array.isArray(kinds) && kinds.includes(this.name);
+    return Array.isArray(kinds) && kinds.includes(checked.name);
   }
 }
 
