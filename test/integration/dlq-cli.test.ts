@@ -106,6 +106,12 @@ describe('Command: machinery dlq (fauxqs, loop redrive)', () => {
     expect(doc.signature).toMatchObject({ UUID: sent.uuid, Name: 'late_task' });
     expect(doc.signature.Args).toEqual([{ Name: '', Type: 'int64', Value: 21 }]);
     expect(doc.task).toMatchObject({ state: 'FAILURE', attempts: 0, deadLettered: true });
+    const shownText = await cli(['dlq', 'show', doc.signature.UUID]);
+    expect(shownText.code).toBe(0);
+    expect(shownText.stdout).toMatch(/^reason: +unregistered$/m);
+    expect(shownText.stdout).toMatch(/^state: +FAILURE$/m);
+    expect(shownText.stdout).toMatch(/^attempts: +0$/m);
+    expect(shownText.stdout).toContain('"Name": "late_task"');
 
     // Act: a worker that knows the task; redrive without --yes off a terminal, then with it (CLI)
     runner = startWorker(createRegistry([record, late]));
