@@ -5,7 +5,7 @@
  * queue each record was delivered from.
  */
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatEnvFile, localEnvSource } from '../../src/aws/settings.js';
@@ -16,23 +16,28 @@ import { decodeSignature, newSignature } from '../../src/core/signature.js';
 import { createForwarderFromEnv } from '../../src/handlers/forwarder.js';
 import { createWorker, fromPowertools } from '../../src/handlers/worker.js';
 import { EventSourceRunner } from '../../src/local/runner.js';
-import { quietLogger, receiveMessages, waitFor } from './aws-helpers.js';
+import { countRequests, quietLogger, receiveMessages, waitFor } from './aws-helpers.js';
 import { machinery } from './support/cli.js';
-import { getTestStack, type TestStack } from './support/stack.js';
+import { getTestStack, makeClients, sharedEndpoints, type TestStack } from './support/stack.js';
 
 const int = (v: number) => ({ Type: 'int64' as const, Value: v });
 
 describe('Priority queues: where sends land', () => {
   let stack: TestStack;
   let client: MachineryClient;
+  let producerRequests: Map<string, number>;
+  let sqs: SQSClient;
 
   beforeAll(async () => {
     stack = await getTestStack({ label: 'prio-send' });
-    client = createClient({ env: stack.env, aws: { sqs: stack.clients.sqs } });
+    sqs = makeClients(sharedEndpoints()).sqs;
+    producerRequests = countRequests(sqs);
+    client = createClient({ env: stack.env, aws: { sqs } });
   });
 
   afterAll(async () => {
     client?.close();
+    sqs?.destroy();
     await stack?.stop();
   });
 
@@ -53,6 +58,7 @@ describe('Priority queues: where sends land', () => {
     await client.sendTask(named, { queue: 'high' });
     await client.sendTask(plain);
     await client.sendTask(forcedDefault, { queue: 'default' });
+    const sends = new Map(producerRequests);
     const high = await receiveMessages(stack.clients.sqs, stack.queueUrls.highTasks, { count: 2 });
     const low = await receiveMessages(stack.clients.sqs, stack.queueUrls.tasks, { count: 2 });
 
@@ -74,6 +80,8 @@ describe('Priority queues: where sends land', () => {
       [plain.UUID]: '',
       [forcedDefault.UUID]: queueNameOf(stack.queueUrls.tasks),
     });
+    // Both queue names are resolved from the configured URLs: no GetQueueUrl call.
+    expect(Object.fromEntries(sends)).toEqual({ SendMessageBatchCommand: 4 });
   });
 
   it('puts a task sent with `machinery send --queue high` on the high queue', async () => {
