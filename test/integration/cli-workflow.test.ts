@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/core/registry.js';
 import { formatEta } from '../../src/core/time.js';
-import { createWorker } from '../../src/handlers/worker.js';
-import { EventSourceRunner } from '../../src/local/runner.js';
-import { quietLogger } from './aws-helpers.js';
+import type { EventSourceRunner } from '../../src/local/runner.js';
 import { chordTasks } from './support/chord-tasks.js';
 import { machinery } from './support/cli.js';
 import { getTestStack, type TestStack } from './support/stack.js';
+import { startWorkerRunner } from './support/worker.js';
 
 const add = (a: number, b: number) => ({
   Name: 'add',
@@ -31,19 +30,12 @@ describe('Command: machinery send-workflow / status (workflows)', () => {
 
   beforeAll(async () => {
     stack = await getTestStack({ label: 'cliwf' });
-    const handler = createWorker({
-      registry: createRegistry(chordTasks(() => {})),
+    runner = startWorkerRunner({
+      clients: stack.clients,
       env: stack.env,
-      logger: quietLogger('SILENT'),
-    });
-    runner = new EventSourceRunner({
-      sqs: stack.clients.sqs,
-      queueUrl: stack.queueUrls.tasks,
-      handler,
+      registry: createRegistry(chordTasks(() => {})),
       concurrency: 4,
-      onError: () => {},
     });
-    runner.start();
     dir = mkdtempSync(join(tmpdir(), 'machinery-cli-workflow-'));
   });
 

@@ -16,11 +16,11 @@ import {
 } from '../../src/client/index.js';
 import { createRegistry } from '../../src/core/registry.js';
 import { newSignature } from '../../src/core/signature.js';
-import { createWorker } from '../../src/handlers/worker.js';
-import { EventSourceRunner } from '../../src/local/runner.js';
-import { countRequests, quietLogger, receiveMessages, waitFor } from './aws-helpers.js';
+import type { EventSourceRunner } from '../../src/local/runner.js';
+import { countRequests, receiveMessages, waitFor } from './aws-helpers.js';
 import { chordTasks } from './support/chord-tasks.js';
 import { getTestStack, makeClients, type TestStack } from './support/stack.js';
+import { startWorkerRunner } from './support/worker.js';
 
 const int = (v: number) => ({ Type: 'int64' as const, Value: v });
 const add = (...xs: number[]) => newSignature('add', xs.map(int));
@@ -40,20 +40,12 @@ describe('Function: createClient workflows (end to end with the worker)', () => 
       dynamodb: stack.clients.dynamodb,
       scheduler: stack.clients.scheduler,
     };
-    const handler = createWorker({
-      registry: createRegistry(chordTasks((name, args) => runs.push([name, args]))),
+    runner = startWorkerRunner({
+      clients: stack.clients,
       env: stack.env,
-      aws,
-      logger: quietLogger('SILENT'),
-    });
-    runner = new EventSourceRunner({
-      sqs: stack.clients.sqs,
-      queueUrl: stack.queueUrls.tasks,
-      handler,
+      registry: createRegistry(chordTasks((name, args) => runs.push([name, args]))),
       concurrency: 4,
-      onError: () => {},
     });
-    runner.start();
     client = createClient({ env: stack.env, aws });
   });
 
