@@ -1,6 +1,6 @@
 /**
- * Priority routing: which task queue a signature goes to, decided once where it is first sent
- * and written to its `RoutingKey` (docs/design.md §2: `RoutingKey` names the target queue), so
+ * Priority routing (docs/design.md §4, Priorities): which task queue a signature goes to, decided
+ * once where it is first sent and written to its `RoutingKey` (§2: it names the target queue), so
  * every later hop (a retry, an ETA through the delay queue and the forwarder, a redrive, a
  * callback) follows the key instead of deciding again.
  *
