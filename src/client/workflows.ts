@@ -45,7 +45,14 @@ import {
 import type { GetOptions } from './async-result.js';
 import { InvalidWorkflowError, ResultTimeoutError, WorkflowFailedError } from './errors.js';
 
-/** `SendMessageBatch` calls in flight at once for one group, unless asked otherwise. */
+/**
+ * `SendMessageBatch` calls in flight at once for one group, unless asked otherwise.
+ *
+ * @example
+ * ```ts
+ * await client.sendGroup(members, { sendConcurrency: DEFAULT_SEND_CONCURRENCY * 2 });
+ * ```
+ */
 export const DEFAULT_SEND_CONCURRENCY = 8;
 
 /**

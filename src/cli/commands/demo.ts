@@ -190,6 +190,11 @@ const exampleGroup = () => [
  * The demo's items: machinery's documented example tasks, a 64-bit value beyond 2^53, the failing
  * panic_task, and machinery's example workflows. Items are independent and run at once; append
  * new ones at the end.
+ *
+ * @example
+ * ```ts
+ * const results = await runDemoItems(DEMO_ITEMS, runtime, { timeoutMs: 60_000 });
+ * ```
  */
 export const DEMO_ITEMS: DemoItem[] = [
   taskItem('add', int64(1, 1), '2'),
