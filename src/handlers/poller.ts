@@ -264,6 +264,9 @@ export function createPoller(options: PollerOptions): Poller {
           QueueUrl: urls[q],
           MaxNumberOfMessages: Math.min(10, max),
           WaitTimeSeconds: wait,
+          // The heartbeat's visibility from the start: a crash before the first beat is redelivered
+          // as soon as after a later one.
+          VisibilityTimeout: visibilitySeconds,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
