@@ -1,7 +1,7 @@
 /**
  * Cost benchmark: exact AWS requests per task on the embedded local stack, by service and
  * operation, for the paths a task can take, and the resulting dollars per million tasks at the
- * list prices of DESIGN §7.
+ * list prices of docs/design.md §6.
  *
  * Scenarios (run one after the other on one system; counters reset between them):
  * - `simple`: one `add` task, sent alone, succeeds on the first attempt;
@@ -51,7 +51,7 @@ import {
 
 /** machinery's writes per successful task with its DynamoDB backend: PENDING, RECEIVED, STARTED, SUCCESS. */
 const MACHINERY_WRITES_PER_TASK = 4;
-/** DESIGN §4 / issue 4: the budget of writes per simple successful task. */
+/** docs/design.md §4: the budget of writes per simple successful task. */
 const WRITE_BUDGET = 3;
 
 /** Fails its first attempt, succeeds after. */

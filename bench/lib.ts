@@ -31,11 +31,11 @@ import { createWorker } from '../src/handlers/worker.js';
 import { EventSourceRunner } from '../src/local/runner.js';
 import { type LocalStack, startLocalStack } from '../src/local/stack.js';
 
-/** AWS list prices used for the cost figures (us-east-1; DESIGN §7, plus SQS standard). */
+/** AWS list prices used for the cost figures (us-east-1; docs/design.md §6, plus SQS standard). */
 export const PRICES = {
   /** SQS FIFO, $ per request (per 64 KB chunk). */
   sqsFifoRequest: 0.5 / 1e6,
-  /** SQS standard (the delay queue), $ per request. Not in DESIGN §7: AWS's public price. */
+  /** SQS standard (the delay queue), $ per request. Not in docs/design.md §6: AWS's public price. */
   sqsStandardRequest: 0.4 / 1e6,
   /** DynamoDB on-demand, $ per write request unit. */
   dynamodbWru: 0.625 / 1e6,

@@ -1,6 +1,6 @@
 /**
  * The forwarder: the Lambda on the standard *delay queue*. It moves each delayed task to the FIFO
- * task queue when it is due, by the injected clock (DESIGN §4 "ETA").
+ * task queue when it is due, by the injected clock (docs/design.md §4, "ETA").
  *
  * For each record (parse, decide, act):
  *

@@ -44,7 +44,7 @@ describe('Function: createWorker (end to end on the local stack)', () => {
   });
 
   it("processes a body in Go machinery's exact format sent with the raw SQS client", async () => {
-    // Prepare: byte for byte what a Go producer's SQS broker sends (DESIGN §2), no PENDING item
+    // Prepare: byte for byte what a Go producer's SQS broker sends (docs/design.md §2), no PENDING item
     const uuid = newTaskUUID();
     const body =
       `{"UUID":"${uuid}","Name":"sum_ints","RoutingKey":"","ETA":null,"GroupUUID":"","GroupTaskCount":0,` +

@@ -37,7 +37,7 @@ const CONCURRENCY = 12;
  *
  * The processor retries a failed result write in-process (`writeRetryDelaysMs`, 5 retries here): a
  * result write lost for good would, by design, make the task run again after its lease expires
- * (DESIGN §4: tasks should be idempotent). With 5 % failures that happens with probability ~2e-8
+ * (docs/design.md §4: tasks should be idempotent). With 5 % failures that happens with probability ~2e-8
  * per write; the default (2 retries) would make it ~1e-4.
  */
 describe('Function: createWorker (1,000 tasks, duplicates and throttling)', () => {

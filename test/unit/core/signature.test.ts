@@ -17,7 +17,7 @@ import {
   uuidV5,
 } from '../../../src/core/signature.js';
 
-/** The example body of DESIGN §2 (a Go machinery producer's output). */
+/** The example body of docs/design.md §2 (a Go machinery producer's output). */
 const GO_BODY =
   '{"UUID":"task_0b3c2a9e-6a53-4a8e-9a38-0f1e2d3c4b5a","Name":"add","RoutingKey":"","ETA":null,' +
   '"GroupUUID":"","GroupTaskCount":0,"Args":[{"Name":"","Type":"int64","Value":1},' +
