@@ -97,7 +97,7 @@ export {
 } from '../core/workflow.js';
 export { AsyncResult, type GetOptions } from './async-result.js';
 export { BATCHING_DEFAULTS, type BatchingOptions } from './batcher.js';
-// Delays, cancel and periodic tasks (workstream D's modules; export lines added by D).
+// Cancel, dead-letter queues, errors, queues and periodic tasks.
 export { type CancelDeps, type CancelResult, cancel } from './cancel.js';
 export {
   bodyTask,
