@@ -200,7 +200,7 @@ describe('Command: machinery (against a running local up)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints exactly the ready line on stdout and writes local.env with the 15 variables', () => {
+  it('prints exactly the ready line on stdout and writes local.env with the 18 variables', () => {
     // Act
     const env = readEnvFile(dir);
 
@@ -222,7 +222,12 @@ describe('Command: machinery (against a running local up)', () => {
       'MACHINERY_GROUP_METAS_TABLE',
       'MACHINERY_SCHEDULE_GROUP',
       'MACHINERY_SCHEDULER_ROLE_ARN',
+      'MACHINERY_HIGH_TASK_QUEUE_URL',
+      'MACHINERY_HIGH_DLQ_URL',
+      'MACHINERY_WORKERS_TABLE',
     ]);
+    expect(env.MACHINERY_HIGH_TASK_QUEUE_URL).toMatch(/tasks-high\.fifo$/);
+    expect(env.MACHINERY_HIGH_DLQ_URL).toMatch(/tasks-high-dlq\.fifo$/);
     expect(readFileSync(join(dir, '.machinery/local.env'), 'utf8')).not.toMatch(/export|"|'/);
   });
 
@@ -232,6 +237,17 @@ describe('Command: machinery (against a running local up)', () => {
 
     // Assess
     expect(r).toMatchObject({ code: 0, stdout: '3\n' });
+  });
+
+  it('runs a task sent with --queue high: the high-priority queue has its own runner', async () => {
+    // Act
+    const r = await machinery(
+      ['send', 'add', 'int64:2', 'int64:5', '--queue', 'high', '--wait'],
+      dir,
+    );
+
+    // Assess
+    expect(r).toMatchObject({ code: 0, stdout: '7\n' });
   });
 
   it('prints only the task UUID without --wait, and status finds it (exit 0)', async () => {
