@@ -59,7 +59,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { decodeTypedValues, encodeTypedValues } from '../core/args.js';
 import { TransientInfrastructureError } from '../core/errors.js';
-import type { ClaimResult, ResultBackend, TaskRecord } from '../core/ports.js';
+import type { ClaimResult, ResultBackend, Settlement, TaskRecord } from '../core/ports.js';
 import { signatureRecordFields } from '../core/record-fields.js';
 import {
   and,
@@ -552,6 +552,82 @@ export class DynamoDbResultBackend implements ResultBackend {
           [A.error]: 'revoked',
         }),
     });
+  }
+
+  async settle(
+    signature: Signature,
+    outcome: Settlement,
+    options: { now: number; expiresAt: number; attempt: number },
+  ): Promise<boolean> {
+    const { now, expiresAt, attempt } = options;
+    const fields = recordFieldsItem(signature);
+    const reason = outcome.state === 'FAILURE' ? outcome.deadLetterReason : undefined;
+    const own: { set: string[]; remove: string[]; values: Record<string, unknown>; item: Item } =
+      outcome.state === 'SUCCESS'
+        ? {
+            set: [`#${A.results} = :results`],
+            remove: [`#${A.deadLetterReason}`],
+            values: { ':results': toItemResults(outcome.results) },
+            item: { [A.results]: toItemResults(outcome.results) },
+          }
+        : {
+            set: [
+              `#${A.error} = :error`,
+              ...(outcome.state === 'RETRY'
+                ? [`#${A.retries} = if_not_exists(#${A.retries}, :zero) + :one`]
+                : []),
+              ...(reason === undefined ? [] : [`#${A.deadLetterReason} = :reason`]),
+            ],
+            remove: [`#${A.results}`, ...(reason === undefined ? [`#${A.deadLetterReason}`] : [])],
+            values: {
+              ':error': outcome.error,
+              ...(reason === undefined ? {} : { ':reason': reason }),
+            },
+            item: {
+              [A.error]: outcome.error,
+              ...(outcome.state === 'RETRY' ? { [A.retries]: 1 } : {}),
+              ...(reason === undefined ? {} : { [A.deadLetterReason]: reason }),
+            },
+          };
+    // One UpdateItem (a PutItem over an expired item) whatever the outcome.
+    const r = await this.#transition({
+      uuid: signature.UUID,
+      now,
+      expiresAt,
+      condition: transitionConditions.settle(attempt, now),
+      set: [
+        `#${A.state} = :state`,
+        `#${A.attempt} = :newAttempt`,
+        `#${A.deadLettered} = :dl`,
+        `#${A.updatedAt} = :now`,
+        // RETRY sets Retries itself (one SET per attribute).
+        ...initialFields(':name').filter(
+          (f) => outcome.state !== 'RETRY' || !f.startsWith(`#${A.retries} `),
+        ),
+        ...Object.keys(fields).map((a) => `#${a} = if_not_exists(#${a}, :${a})`),
+        ...own.set,
+      ],
+      remove: [`#${A.lease}`, ...own.remove],
+      values: {
+        ':state': outcome.state,
+        ':newAttempt': attempt + 1,
+        ':dl': reason !== undefined,
+        ':name': signature.Name,
+        ':zero': 0,
+        ':one': 1,
+        ...Object.fromEntries(Object.entries(fields).map(([a, v]) => [`:${a}`, v])),
+        ...own.values,
+      },
+      fresh: () =>
+        this.#freshItem(signature, now, expiresAt, {
+          ...fields,
+          [A.state]: outcome.state,
+          [A.attempt]: attempt + 1,
+          [A.deadLettered]: reason !== undefined,
+          ...own.item,
+        }),
+    });
+    return r.ok;
   }
 
   async get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined> {

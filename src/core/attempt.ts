@@ -5,7 +5,8 @@
  *
  * - **before a claim**: FAILURE and dead-letter (`deadLetter`), FAILURE and ignore (`ignore`);
  * - **the claim** (`claim`): STARTED with a lease, or the outcome that stops here (`duplicate`,
- *   `revoked`, `busy`, `crash-loop`);
+ *   `revoked`, `busy`, `crash-loop`); in the idempotent lane, **the check** (`check`) instead: one
+ *   strongly consistent read and no write, the outcome written later by `ResultBackend.settle`;
  * - **the run** (`run`): the task function with its context and hooks, then `succeed` (SUCCESS,
  *   `OnSuccess` callbacks), `retry` (RETRY after the back-off) or `fail` (FAILURE, the error hook,
  *   `OnError` callbacks);
@@ -36,7 +37,7 @@ import {
 } from './errors.js';
 import { taskExpiresAt } from './lifetime.js';
 import { childLogger, type Logger } from './logger.js';
-import type { Delivery, ProcessOutcome, ResultBackend, TaskRecord } from './ports.js';
+import type { Delivery, ProcessOutcome, ResultBackend, Settlement, TaskRecord } from './ports.js';
 import type { Dispatcher, ProcessorHooks, WorkflowExtension } from './processor.js';
 import type { Task, TaskContext } from './registry.js';
 import { DEFAULTS } from './resources.js';
@@ -153,11 +154,13 @@ function resultSummary(results: readonly TypedValue[]): string[] {
   return results.map((r) => r.Type);
 }
 
-/** The claim this attempt holds once `claim()` succeeded. */
+/** The claim this attempt holds once `claim()` (or, in the idempotent lane, `check()`) succeeded. */
 interface HeldClaim {
   attempt: number;
   retries: number;
   redrive: boolean;
+  /** The idempotent lane: the `attempt` of the record read by `check()` (0 when absent). */
+  read?: number;
 }
 
 /**
@@ -297,6 +300,44 @@ export class Attempt {
     }
   }
 
+  /**
+   * The idempotent lane's check instead of a claim (docs/design.md §4 "Lanes"): one strongly
+   * consistent read, no write. A finished or revoked task ends here as after a claim; a task a
+   * running attempt of another lane holds is `busy`; a message received more often than its
+   * retries explain (`receiveCount − 1 − retries` receives ended without a result) `maxCrashes`
+   * times is dead-lettered `crash-loop`. Resolves `undefined` when the task may run (call
+   * {@link run} next; its outcome is written by `ResultBackend.settle`).
+   */
+  async check(): Promise<ProcessOutcome | undefined> {
+    const { backend, clock, maxCrashes } = this.#s;
+    const sig = this.signature;
+    const now = clock.now();
+    const rec = await this.port('reading task state', () => backend.get(sig.UUID, { now }));
+    if (rec !== undefined && settledOutcome(rec) !== undefined) return this.#finished(rec);
+    if (rec?.state === 'STARTED' && rec.leaseUntil !== null && rec.leaseUntil > now) {
+      this.#log.info(
+        'an attempt of another lane holds a live lease; leaving the message for later',
+        {
+          leaseUntil: rec.leaseUntil,
+        },
+      );
+      return { kind: 'busy', uuid: sig.UUID, leaseUntil: rec.leaseUntil };
+    }
+    const { receiveCount } = this.delivery;
+    const retries = rec?.retries ?? 0;
+    const crashes = Math.max(0, receiveCount - 1 - retries);
+    if (crashes >= maxCrashes) {
+      return this.deadLetter(
+        'crash-loop',
+        `crash loop: the message was received ${receiveCount} times for ${retries} retries (idempotent lane: ${crashes} receives ended without recording a result)`,
+      );
+    }
+    const read = rec?.attempt ?? 0;
+    this.#claim = { attempt: read + 1, retries, redrive: rec?.deadLettered ?? false, read };
+    this.#log = childLogger(this.#log, { attempt: read + 1, lane: 'idempotent' });
+    return undefined;
+  }
+
   /** Runs the claimed task with its context and hooks, and records its outcome. */
   async run(task: Task<string, readonly unknown[]>, values: unknown[]): Promise<ProcessOutcome> {
     const held = this.#held();
@@ -309,7 +350,10 @@ export class Attempt {
       attempt: held.attempt,
       retries: held.retries,
       redrive: held.redrive,
-      idempotencyKey: `${sig.UUID}:${held.attempt}`,
+      idempotencyKey:
+        held.read === undefined
+          ? `${sig.UUID}:${held.attempt}`
+          : `${sig.UUID}:${delivery.messageId}:r${delivery.receiveCount}`,
       headers: sig.Headers,
       logger: this.#log,
       signal: delivery.signal,
@@ -347,10 +391,12 @@ export class Attempt {
     let stored: boolean;
     try {
       stored = await this.#resultWrite('recording SUCCESS', () =>
-        backend.markSuccess(sig.UUID, held.attempt, results, {
-          now: clock.now(),
-          expiresAt: this.expiresAt(),
-        }),
+        this.#settle(held, { state: 'SUCCESS', results }, () =>
+          backend.markSuccess(sig.UUID, held.attempt, results, {
+            now: clock.now(),
+            expiresAt: this.expiresAt(),
+          }),
+        ),
       );
     } catch (e) {
       if (!(e instanceof PortFailure) || classifyFault(e.error).kind !== 'message') throw e;
@@ -387,10 +433,12 @@ export class Attempt {
     const { backend, clock } = this.#s;
     const sig = this.signature;
     const stored = await this.#resultWrite('recording RETRY', () =>
-      backend.markRetry(sig.UUID, held.attempt, message, {
-        now: clock.now(),
-        expiresAt: this.expiresAt(),
-      }),
+      this.#settle(held, { state: 'RETRY', error: message }, () =>
+        backend.markRetry(sig.UUID, held.attempt, message, {
+          now: clock.now(),
+          expiresAt: this.expiresAt(),
+        }),
+      ),
     );
     if (!stored) return this.#lostClaim();
     this.#log.warn(
@@ -432,7 +480,7 @@ export class Attempt {
         now: this.#s.clock.now(),
         expiresAt: this.expiresAt(),
         deadLetterReason: 'message-rejected',
-        ...(held === undefined ? {} : { attempt: held.attempt }),
+        ...(held === undefined || held.read !== undefined ? {} : { attempt: held.attempt }),
       });
       if (!written) this.#log.warn('FAILURE not recorded: the task state moved on', { detail });
     } catch (e) {
@@ -462,13 +510,16 @@ export class Attempt {
     const { backend, clock } = this.#s;
     const sig = this.signature;
     const stop = sig.StopTaskDeletionOnError;
+    const reason = stop ? { deadLetterReason: 'permanent-failure' as const } : {};
     const stored = await this.#resultWrite('recording FAILURE', () =>
-      backend.markFailure(sig, message, {
-        now: clock.now(),
-        expiresAt: this.expiresAt(),
-        attempt: held.attempt,
-        ...(stop ? { deadLetterReason: 'permanent-failure' as const } : {}),
-      }),
+      this.#settle(held, { state: 'FAILURE', error: message, ...reason }, () =>
+        backend.markFailure(sig, message, {
+          now: clock.now(),
+          expiresAt: this.expiresAt(),
+          attempt: held.attempt,
+          ...reason,
+        }),
+      ),
     );
     if (!stored) return this.#lostClaim();
     this.#log.error('task failed', { error, retries: held.retries, limit: decision.limit });
@@ -603,6 +654,20 @@ export class Attempt {
       },
     );
     return { kind: 'duplicate', uuid: sig.UUID, state: rec?.state ?? 'STARTED' };
+  }
+
+  /**
+   * The write of a run's outcome: `claimed` (a `finish` transition of the claim), or in the
+   * idempotent lane `ResultBackend.settle` over the record read by `check()`.
+   */
+  #settle(held: HeldClaim, outcome: Settlement, claimed: () => Promise<boolean>): Promise<boolean> {
+    const read = held.read;
+    if (read === undefined) return claimed();
+    return this.#s.backend.settle(this.signature, outcome, {
+      now: this.#s.clock.now(),
+      expiresAt: this.expiresAt(),
+      attempt: read,
+    });
   }
 
   /** A result write, retried in-process on transient failures. */

@@ -16,6 +16,7 @@ import type {
   PublishItem,
   ResultBackend,
   Scheduler,
+  Settlement,
   TaskRecord,
 } from './ports.js';
 import { signatureRecordFields } from './record-fields.js';
@@ -330,6 +331,36 @@ export class MemoryResultBackend implements ResultBackend {
       expiresAt: Math.max(rec.expiresAt, expiresAt),
     });
     return 'revoked';
+  }
+
+  async settle(
+    signature: Signature,
+    outcome: Settlement,
+    options: { now: number; expiresAt: number; attempt: number },
+  ): Promise<boolean> {
+    this.#failures.check('settle');
+    const { now, expiresAt, attempt } = options;
+    const old = this.#live(signature.UUID, now);
+    if (!transitionConditions.settle(attempt, now).test(old)) return this.#refused(false);
+    const rec = old ?? {
+      ...this.#fresh(signature.UUID, signature.Name, now, expiresAt, outcome.state),
+      ...signatureRecordFields(signature),
+    };
+    const reason = outcome.state === 'FAILURE' ? (outcome.deadLetterReason ?? null) : null;
+    this.#write({
+      ...rec,
+      state: outcome.state,
+      results: outcome.state === 'SUCCESS' ? structuredClone(outcome.results) : null,
+      error: outcome.state === 'SUCCESS' ? rec.error : outcome.error,
+      retries: rec.retries + (outcome.state === 'RETRY' ? 1 : 0),
+      attempt: attempt + 1,
+      leaseUntil: null,
+      deadLettered: reason !== null,
+      deadLetterReason: reason,
+      updatedAt: now,
+      expiresAt: Math.max(rec.expiresAt, expiresAt),
+    });
+    return true;
   }
 
   async get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined> {

@@ -181,9 +181,45 @@ export interface ResultBackend {
    */
   revoke(uuid: string, options: { now: number; expiresAt: number }): Promise<'revoked' | TaskState>;
 
+  /**
+   * The idempotent lane's one write (docs/design.md §4 "Lanes"): an attempt that holds no claim
+   * stores its outcome. `attempt` is the `attempt` of the record read before running (0 when
+   * absent); the write stores `attempt + 1`, clears any lease, and: SUCCESS with typed results,
+   * RETRY counting one retry, or FAILURE (with `deadLetterReason`, marked dead-lettered; else the
+   * mark cleared). Condition `transitionConditions.settle(attempt, now)`: absent (or expired: a
+   * fresh item, `name` and record fields from the signature), or live, still at `attempt`, and
+   * either not final without a live lease, or dead-lettered (the redrive). Never overwrites SUCCESS
+   * or a FAILURE that is not dead-lettered. Returns `false` (and writes nothing) when the condition
+   * failed.
+   *
+   * @example
+   * ```ts
+   * const rec = await backend.get(sig.UUID, { now });
+   * await backend.settle(sig, { state: 'SUCCESS', results }, { now, expiresAt, attempt: rec?.attempt ?? 0 });
+   * ```
+   */
+  settle(
+    signature: Signature,
+    outcome: Settlement,
+    options: { now: number; expiresAt: number; attempt: number },
+  ): Promise<boolean>;
+
   /** Strongly consistent read. `undefined` when absent or expired (TTL passed, not yet deleted). */
   get(uuid: string, options: { now: number }): Promise<TaskRecord | undefined>;
 }
+
+/**
+ * What {@link ResultBackend.settle} stores.
+ *
+ * @example
+ * ```ts
+ * const s: Settlement = { state: 'FAILURE', error: 'boom' };
+ * ```
+ */
+export type Settlement =
+  | { state: 'SUCCESS'; results: TypedValue[] }
+  | { state: 'RETRY'; error: string }
+  | { state: 'FAILURE'; error: string; deadLetterReason?: DeadLetterReason };
 
 /**
  * One message for the task queue.

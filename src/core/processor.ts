@@ -21,7 +21,10 @@
  *    (`receive-limit`), before SQS would move it silently.
  * 6. **Claim** (one conditional write → STARTED, lease `now + leaseMs`): `finished` → `duplicate`
  *    (or `revoked`); a live lease → `busy`; the crash limit reached → FAILURE and `dead-letter`
- *    (`crash-loop`).
+ *    (`crash-loop`). In the idempotent lane (`lanes.ts`; a task that declares it), a **check**
+ *    instead: one strongly consistent read, the same stops, crash loops counted from the
+ *    message's receive count, and the outcome later written by `ResultBackend.settle` (one
+ *    conditional write that never overwrites a final state).
  * 7. **Run** with a `TaskContext` (pre-task hook before, post-task hook after). A task still
  *    running when `delivery.signal` aborts fails with `TaskTimeoutError`.
  * 8. **Success** → SUCCESS with typed results, then each `OnSuccess` callback is sent with the
@@ -68,6 +71,7 @@ import { truncateText } from './bounds.js';
 import { type Clock, systemClock } from './clock.js';
 import { type DispatchDeps, dispatch } from './dispatch.js';
 import { ArgTypeError, classifyFault, SignatureDecodeError } from './errors.js';
+import { declaresIdempotent, laneOf } from './lanes.js';
 import { taskExpiresAt } from './lifetime.js';
 import { childLogger, createConsoleLogger, type Logger } from './logger.js';
 import type { Broker, Delivery, ProcessOutcome, ResultBackend, Scheduler } from './ports.js';
@@ -322,8 +326,21 @@ export function createProcessor(options: ProcessorOptions): Processor {
       return attempt.deadLetter('receive-limit', detail);
     }
 
-    const stop = await attempt.claim();
+    const stop = unclaimed(task, attempt) ? await attempt.check() : await attempt.claim();
     return stop ?? (await attempt.run(task, values));
+  }
+
+  /**
+   * Whether the delivery runs without a claim: the idempotent lane, for a task whose definition
+   * declares it; otherwise an idempotent message is claimed as in the lean lane.
+   */
+  function unclaimed(task: Task<string, readonly unknown[]>, attempt: Attempt): boolean {
+    if (laneOf(attempt.signature) !== 'idempotent') return false;
+    if (declaresIdempotent(task)) return true;
+    attempt.log.warn(
+      'the message asks for the idempotent lane, but the task does not declare it; claiming it (the lean lane)',
+    );
+    return false;
   }
 
   async function processSignature(sig: Signature, delivery: Delivery): Promise<ProcessOutcome> {

@@ -480,6 +480,19 @@ export function expiresAtIs(expiresAt: number): Condition {
   return compare('expiresAt', '=', ':oldTtl', expiresAt);
 }
 
+/**
+ * What a write without a claim may end: a task not final with no running attempt (waiting, or
+ * STARTED by a crashed attempt), or a dead-lettered one (its redrive).
+ *
+ * @example
+ * ```ts
+ * taskIsSettleable(now).test({ uuid: 'task_1', state: 'SUCCESS' }); // false
+ * ```
+ */
+export function taskIsSettleable(now: number): Condition {
+  return or(and(not(taskIsFinal), not(leaseIsLive(now))), deadLettered);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The transitions of the ResultBackend port.
 // ---------------------------------------------------------------------------------------------
@@ -525,4 +538,12 @@ export const transitionConditions = {
     or(taskIsAbsent, and(taskIsLive(now), not(taskIsFinal), not(leaseIsLive(now)))),
   /** `revoke`: absent, or live and not started yet. */
   revoke: (now: number): Condition => or(taskIsAbsent, and(taskIsLive(now), taskIsRevocable)),
+  /**
+   * `settle`, the idempotent lane's one write (no claim; docs/design.md §4 "Lanes"): absent, or
+   * live and unchanged since the read (`attempt` as read) and either waiting or crashed (not final,
+   * no running attempt's lease) or dead-lettered (the redrive). So it never overwrites a final
+   * state, and of two runs that read the same item only the first write lands.
+   */
+  settle: (attempt: number, now: number): Condition =>
+    or(taskIsAbsent, and(taskIsLive(now), attemptIs(attempt), taskIsSettleable(now))),
 } as const;

@@ -567,6 +567,189 @@ export function resultBackendConformance(
       });
     });
 
+    describe('settle', () => {
+      const times = (now: number, attempt: number) => ({ now, expiresAt: now + HOUR, attempt });
+      const results: TypedValue[] = [{ Type: 'int64', Value: 5 }];
+
+      it('creates an absent task in its final state as attempt 1, with the record fields', async () => {
+        // Prepare
+        const { t0 } = fresh();
+        const sig = newSignature('conformance', [], {
+          UUID: newTaskUUID(),
+          ETA: t0 - S,
+          GroupUUID: 'group_settle',
+        });
+
+        // Act
+        const written = await backend.settle(sig, { state: 'SUCCESS', results }, times(t0, 0));
+        const rec = await backend.get(sig.UUID, { now: t0 });
+
+        // Assess
+        expect(written).toBe(true);
+        expect(rec).toMatchObject({
+          name: 'conformance',
+          state: 'SUCCESS',
+          results,
+          attempt: 1,
+          retries: 0,
+          leaseUntil: null,
+          deadLettered: false,
+          eta: t0 - S,
+          groupUUID: 'group_settle',
+        });
+      });
+
+      it('counts a retry, then ends a waiting task as read', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.putPending(sig, { now: t0, expiresAt: t0 + HOUR });
+
+        // Act
+        const retry = await backend.settle(sig, { state: 'RETRY', error: 'e1' }, times(t0 + S, 0));
+        const afterRetry = await backend.get(sig.UUID, { now: t0 + S });
+        const failure = await backend.settle(
+          sig,
+          { state: 'FAILURE', error: 'e2' },
+          times(t0 + 2 * S, 1),
+        );
+        const rec = await backend.get(sig.UUID, { now: t0 + 2 * S });
+
+        // Assess
+        expect([retry, failure]).toEqual([true, true]);
+        expect(afterRetry).toMatchObject({ state: 'RETRY', retries: 1, attempt: 1, error: 'e1' });
+        expect(rec).toMatchObject({
+          state: 'FAILURE',
+          retries: 1,
+          attempt: 2,
+          error: 'e2',
+          results: null,
+        });
+      });
+
+      it('never overwrites a final state, and only the first of two writes after one read lands', async () => {
+        // Prepare
+        const done = fresh();
+        await backend.settle(done.sig, { state: 'SUCCESS', results }, times(done.t0, 0));
+        const revoked = fresh();
+        await backend.revoke(revoked.sig.UUID, { now: revoked.t0, expiresAt: revoked.t0 + HOUR });
+        const raced = fresh();
+
+        // Act
+        const overSuccess = await backend.settle(
+          done.sig,
+          { state: 'FAILURE', error: 'late' },
+          times(done.t0 + S, 1),
+        );
+        const overRevoked = await backend.settle(
+          revoked.sig,
+          { state: 'SUCCESS', results },
+          times(revoked.t0 + S, 0),
+        );
+        const first = await backend.settle(
+          raced.sig,
+          { state: 'RETRY', error: 'a' },
+          times(raced.t0, 0),
+        );
+        const second = await backend.settle(
+          raced.sig,
+          { state: 'RETRY', error: 'b' },
+          times(raced.t0, 0),
+        );
+
+        // Assess
+        expect([overSuccess, overRevoked, first, second]).toEqual([false, false, true, false]);
+        expect(await backend.get(done.sig.UUID, { now: done.t0 + S })).toMatchObject({
+          state: 'SUCCESS',
+          results,
+        });
+        expect(await backend.get(revoked.sig.UUID, { now: revoked.t0 + S })).toMatchObject({
+          state: 'FAILURE',
+          error: 'revoked',
+        });
+        expect(await backend.get(raced.sig.UUID, { now: raced.t0 })).toMatchObject({
+          retries: 1,
+          error: 'a',
+        });
+      });
+
+      it('refuses a task a running attempt holds, and ends one whose lease ended', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.claim(sig, opts(t0, { leaseMs: 10 * S }));
+
+        // Act
+        const live = await backend.settle(sig, { state: 'SUCCESS', results }, times(t0 + S, 1));
+        const crashed = await backend.settle(
+          sig,
+          { state: 'SUCCESS', results },
+          times(t0 + 20 * S, 1),
+        );
+
+        // Assess
+        expect([live, crashed]).toEqual([false, true]);
+        expect(await backend.get(sig.UUID, { now: t0 + 20 * S })).toMatchObject({
+          state: 'SUCCESS',
+          attempt: 2,
+          leaseUntil: null,
+        });
+      });
+
+      it('ends a dead-lettered task (the redrive) and clears the mark, or sets it with a reason', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.settle(
+          sig,
+          { state: 'FAILURE', error: 'loop', deadLetterReason: 'crash-loop' },
+          times(t0, 0),
+        );
+        const marked = await backend.get(sig.UUID, { now: t0 });
+
+        // Act
+        const redriven = await backend.settle(sig, { state: 'SUCCESS', results }, times(t0 + S, 1));
+        const rec = await backend.get(sig.UUID, { now: t0 + S });
+
+        // Assess
+        expect(marked).toMatchObject({
+          state: 'FAILURE',
+          deadLettered: true,
+          deadLetterReason: 'crash-loop',
+        });
+        expect(redriven).toBe(true);
+        expect(rec).toMatchObject({
+          state: 'SUCCESS',
+          deadLettered: false,
+          deadLetterReason: null,
+          attempt: 2,
+        });
+      });
+
+      it('replaces an expired item', async () => {
+        // Prepare
+        const { sig, t0 } = fresh();
+        await backend.settle(
+          sig,
+          { state: 'SUCCESS', results },
+          {
+            now: t0,
+            expiresAt: t0 + 2 * S,
+            attempt: 0,
+          },
+        );
+
+        // Act
+        const written = await backend.settle(
+          sig,
+          { state: 'FAILURE', error: 'again' },
+          times(t0 + 10 * S, 0),
+        );
+        const rec = await backend.get(sig.UUID, { now: t0 + 10 * S });
+
+        // Assess
+        expect(written).toBe(true);
+        expect(rec).toMatchObject({ state: 'FAILURE', error: 'again', attempt: 1 });
+      });
+    });
+
     describe('markRetry', () => {
       it('moves STARTED to RETRY, counting one retry, storing the error and clearing the lease', async () => {
         // Prepare

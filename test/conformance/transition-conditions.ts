@@ -31,6 +31,7 @@ import {
   taskIsLive,
   taskIsPresent,
   taskIsRevocable,
+  taskIsSettleable,
   taskIsWaiting,
   taskView,
   transitionConditions,
@@ -130,6 +131,8 @@ export const CONDITIONS: Readonly<Record<string, Condition>> = {
   'transition finish': transitionConditions.finish(ATTEMPT, NOW),
   'transition failUnclaimed': transitionConditions.failUnclaimed(NOW),
   'transition revoke': transitionConditions.revoke(NOW),
+  taskIsSettleable: taskIsSettleable(NOW),
+  'transition settle': transitionConditions.settle(ATTEMPT, NOW),
 };
 
 /**

@@ -93,6 +93,9 @@ class FakeBackend implements ResultBackend {
   async extendLease(): Promise<boolean> {
     throw new Error('not used');
   }
+  async settle(): Promise<boolean> {
+    throw new Error('not used');
+  }
 }
 
 class FakeBroker implements Broker {
