@@ -5,8 +5,8 @@
  *
  * Start-up is dominated by DynamoDB Local (about 2 s on 2 cores); fauxqs and the Scheduler
  * emulator start in milliseconds. The Lambda side (the worker and forwarder handlers) is not
- * started here: run them with {@link EventSourceRunner} against `queueUrls.tasks` and
- * `queueUrls.delay`.
+ * started here: run them with {@link EventSourceRunner} against `queueUrls.tasks`,
+ * `queueUrls.highTasks` (the worker on each) and `queueUrls.delay`.
  *
  * @module
  */
