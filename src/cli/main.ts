@@ -3,7 +3,7 @@
  *
  * ```
  * machinery local up [--tasks <module>]
- * machinery send <task> [TYPE:VALUE …] [--group-id ID] [--lane full|lean|idempotent] [--retry N] [--eta WHEN] [--wait] [--timeout 30s] [--json] [--local]
+ * machinery send <task> [TYPE:VALUE …] [--group-id ID] [--queue high|default] [--lane full|lean|idempotent] [--retry N] [--eta WHEN] [--wait] [--timeout 30s] [--json] [--local]
  * machinery send-workflow <file> [--wait] [--timeout 30s] [--json]
  * machinery status <uuid> [--json] [--local]
  * machinery cancel <uuid> [--json]
