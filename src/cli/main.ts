@@ -12,6 +12,7 @@
  * machinery periodic rm <name>
  * machinery queues [--json]
  * machinery worker --tasks <module> [--concurrency N] [--queues high,default]
+ * machinery workers [--json]
  * machinery demo [--json]
  * ```
  *
@@ -40,6 +41,7 @@ import type {
 } from './commands/periodic.js';
 import type { QueuesOptions } from './commands/queues.js';
 import type { WorkerCommandOptions } from './commands/worker.js';
+import type { WorkersOptions } from './commands/workers.js';
 import { localSourceOption, stackSourceOption } from './config.js';
 import { parseTimeout } from './duration.js';
 import { describeError, EXIT, UsageError } from './errors.js';
@@ -407,11 +409,31 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .option('--grace <s>', 'on SIGTERM, wait this long for running tasks, s (default 30)')
     .option('--task-timeout <s>', 'longest run of one task, s (default 42600, under 12 h)')
     .option('--wait <s>', 'long-poll wait when idle, s (default 5)')
+    .option(
+      '--liveness-lapse <s>',
+      'the alive record lapses this long after the last heartbeat, s (default 30; needs MACHINERY_WORKERS_TABLE)',
+    )
     .addOption(localSourceOption())
     .addOption(stackSourceOption())
     .action(async (opts: WorkerCommandOptions) => {
       const { worker } = await import('./commands/worker.js');
       setExitCode(await worker(opts, io));
+    });
+
+  program
+    .command('workers')
+    .description(
+      'the live workers (alive records of the last 30 s): id, host, start, last heartbeat, tasks executed and failed',
+    )
+    .option(
+      '--json',
+      'print [{"id","kind","host","startedAt","lastHeartbeatAt","expiresAt","executed","failed"}]',
+    )
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (opts: WorkersOptions) => {
+      const { workers } = await import('./commands/workers.js');
+      setExitCode(await workers(opts, io));
     });
 
   program

@@ -135,6 +135,7 @@ export {
   toScheduleExpression,
 } from './periodic.js';
 export { type QueueName, type QueueStats, type QueueStatsDeps, queueStats } from './queues.js';
+export { listWorkers, type WorkerRecord } from './workers.js';
 export {
   ChainResult,
   ChordResult,

@@ -19,6 +19,10 @@
  *   reclaimed meanwhile. After a crash (SIGKILL, a lost machine) the message is visible again
  *   within `visibilityTimeoutSeconds`; the next claim waits out the lease (`busy`) and then
  *   reruns the task as a crashed attempt (docs/design.md §4).
+ * - **Liveness**: with the workers table configured, an alive record (id, host, start time, tasks
+ *   executed and failed) written every third of `livenessLapseSeconds` and deleted on stop; it
+ *   lapses `livenessLapseSeconds` after the last heartbeat when the process dies
+ *   (`src/core/liveness.ts`).
  * - **Stop** (`stop()`, SIGTERM in the CLI): stops receiving at once (an in-flight receive is
  *   aborted; anything it still returns is released with visibility 0), waits for the running
  *   tasks up to `graceSeconds`, and resolves. A task still running then is abandoned with its
@@ -26,6 +30,8 @@
  *
  * @module
  */
+
+import { hostname } from 'node:os';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -38,7 +44,9 @@ import {
 import type { Context } from 'aws-lambda';
 import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
 import { ConfigError } from '../aws/errors.js';
+import { DynamoDbLivenessStore } from '../aws/liveness.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { DEFAULT_LAPSE_MS, LivenessReporter } from '../core/liveness.js';
 import type { ResultBackend } from '../core/ports.js';
 import { decodeSignature } from '../core/signature.js';
 import { toSqsRecord } from '../local/runner.js';
@@ -85,7 +93,12 @@ export interface PollerOptions extends WorkerOptions {
   taskTimeoutSeconds?: number;
   /** How long `stop()` waits for running tasks, s. @default 30 */
   graceSeconds?: number;
-  /** Observes every message the poller finished (tests, liveness counts). */
+  /**
+   * The alive record lapses this long after its last heartbeat, s (written every third of it to
+   * the workers table, when `MACHINERY_WORKERS_TABLE` is set). @default 30
+   */
+  livenessLapseSeconds?: number;
+  /** Observes every message the poller finished (tests). */
   onMessageDone?: (done: PollerMessageDone) => void;
   /** Receives receive, delete and heartbeat errors (the loop keeps going). @default console.error */
   onError?: (error: unknown) => void;
@@ -140,6 +153,8 @@ export interface Poller {
   stop(): Promise<PollerStopResult>;
   /** Tasks running now. */
   readonly running: number;
+  /** This worker's alive record id, when liveness is on. */
+  readonly workerId: string | undefined;
   /** Resolves when the poll loop ended after `stop()`. */
   readonly stopped: Promise<PollerStopResult>;
 }
@@ -219,6 +234,25 @@ export function createPoller(options: PollerOptions): Poller {
   }
   if (queues.length === 0) throw new ConfigError('no queue to poll');
 
+  const liveness =
+    adapters.config.workersTable === undefined
+      ? undefined
+      : new LivenessReporter({
+          store: new DynamoDbLivenessStore({
+            dynamodb: adapters.clients.dynamodb,
+            tableName: adapters.config.workersTable,
+          }),
+          clock,
+          kind: 'poller',
+          host: hostname(),
+          lapseMs:
+            positive(
+              'livenessLapseSeconds',
+              options.livenessLapseSeconds ?? DEFAULT_LAPSE_MS / 1000,
+            ) * 1000,
+          onError,
+        });
+  const hooks = options.processorOptions?.hooks;
   const handler: WorkerHandler = createWorker({
     ...options,
     config: adapters.config,
@@ -227,7 +261,11 @@ export function createPoller(options: PollerOptions): Poller {
     broker: adapters.broker,
     ...(adapters.scheduler === undefined ? {} : { scheduler: adapters.scheduler }),
     ...(adapters.groups === undefined ? {} : { groups: adapters.groups }),
-    processorOptions: { leaseMs, ...options.processorOptions },
+    processorOptions: {
+      leaseMs,
+      ...options.processorOptions,
+      ...(liveness === undefined ? {} : { hooks: liveness.hooks(hooks) }),
+    },
   } as WorkerOptions);
 
   const arns = new Map<PollerQueue, string>();
@@ -453,6 +491,7 @@ export function createPoller(options: PollerOptions): Poller {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
+      await liveness?.stop();
       const result = { released, abandoned: slots.size };
       resolveStopped(result);
       return result;
@@ -464,9 +503,11 @@ export function createPoller(options: PollerOptions): Poller {
     start() {
       if (running || stopping !== undefined) return;
       running = true;
+      liveness?.start();
       loop = pollLoop();
     },
     stop,
+    workerId: liveness?.id,
     get running() {
       return slots.size;
     },

@@ -13,7 +13,7 @@ import type { AsyncResult } from '../../src/client/async-result.js';
 import { createClient, type MachineryClient } from '../../src/client/index.js';
 import { newSignature } from '../../src/core/signature.js';
 import { queueCounts, waitFor } from './aws-helpers.js';
-import { type CliRun, startMachinery } from './support/cli.js';
+import { type CliRun, machinery, startMachinery } from './support/cli.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 const TASKS_MODULE = resolve(import.meta.dirname, 'support/poller-tasks.ts');
@@ -148,5 +148,54 @@ describe('Command: machinery worker', () => {
       ]);
       expect(await c.getState(r.uuid)).toMatchObject({ state: 'SUCCESS', attempt: 2, crashes: 1 });
     }
+  }, 180_000);
+
+  it('lists two running workers with their counts, and drops a killed one after its lapse', async () => {
+    // Prepare: two workers with a 3 s lapse, 4 short tasks and one that fails
+    const { file, stack: s, client: c } = await setUp('workers');
+    const lapse = ['--liveness-lapse', '3'];
+    const a = startWorker(s, file, lapse);
+    const b = startWorker(s, file, lapse);
+    const sent = await naps(c, 4, 200);
+    const failing = await c.sendTask(newSignature('nap', [{ Type: 'int64', Value: -1 }]));
+    await Promise.all(sent.map((r) => r.get({ timeoutMs: 60_000, pollMs: 200 })));
+    await failing.get({ timeoutMs: 60_000, pollMs: 200 }).catch(() => undefined);
+    const list = async () => {
+      const r = await machinery(['workers', '--json'], { env: s.env });
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as {
+        id: string;
+        host: string;
+        executed: number;
+        failed: number;
+      }[];
+    };
+
+    // Act
+    const both = await waitFor(
+      async () => {
+        const live = await list();
+        const executed = live.reduce((n, w) => n + w.executed, 0);
+        return live.length === 2 && executed === 5 ? live : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    a.child.kill('SIGKILL');
+    await a.done;
+    const one = await waitFor(
+      async () => ((await list()).length === 1 ? await list() : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+
+    // Assess
+    expect(both.reduce((n, w) => n + w.failed, 0)).toBe(1);
+    expect(both.every((w) => w.host.length > 0)).toBe(true);
+    expect(one).toHaveLength(1);
+    expect(both.map((w) => w.id)).toContain(one[0]?.id);
+    b.child.kill('SIGTERM');
+    expect((await b.done).code).toBe(0);
+    expect(await list()).toEqual([]);
   }, 180_000);
 });

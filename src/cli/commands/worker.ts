@@ -45,6 +45,8 @@ export interface WorkerCommandOptions extends SourceFlags {
   taskTimeout?: string;
   /** Idle long-poll wait, s. @default '5' */
   wait?: string;
+  /** The alive record's lapse, s. @default '30' */
+  livenessLapse?: string;
 }
 
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -86,6 +88,7 @@ export async function worker(opts: WorkerCommandOptions, io: CliIO): Promise<num
     ['graceSeconds', 'grace', opts.grace],
     ['taskTimeoutSeconds', 'task-timeout', opts.taskTimeout],
     ['waitTimeSeconds', 'wait', opts.wait],
+    ['livenessLapseSeconds', 'liveness-lapse', opts.livenessLapse],
   ];
   for (const [key, flag, value] of numbers) {
     const n = numberOption(flag, value);

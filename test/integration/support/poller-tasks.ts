@@ -1,7 +1,8 @@
 /**
  * The tasks module of the `machinery worker` subprocess tests: `nap(ms)` appends `start <uuid>
  * <attempt>` to the file `POLLER_RUNS_FILE` names, sleeps `ms`, then appends `end <uuid>
- * <attempt>`, so the parent counts every start and end across worker processes.
+ * <attempt>`, so the parent counts every start and end across worker processes. A negative `ms`
+ * fails the task.
  *
  * @module
  */
@@ -26,6 +27,7 @@ export const nap = defineTask({
   args: ['int64'],
   run: async (ctx, ms) => {
     note(`start ${ctx.uuid} ${ctx.attempt}`);
+    if (ms < 0) throw new Error('nap: a negative time');
     await new Promise((r) => setTimeout(r, ms));
     note(`end ${ctx.uuid} ${ctx.attempt}`);
     return ms;
