@@ -19,7 +19,7 @@ import {
   type aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { DEFAULTS } from '../src/core/resources.js';
+import { DEFAULTS, FUNCTION_MEMORY_MB } from '../src/core/resources.js';
 import { bundleSources, type MachineryFunctionOptions, type MachineryProps } from './props.js';
 import type { MachineryQueues } from './queues.js';
 
@@ -69,7 +69,7 @@ export function buildFunctions(
     entry: sources.workerEntry,
     handler: props.workerHandler ?? 'handler',
     timeoutSeconds: DEFAULTS.workerTimeoutSeconds,
-    memorySize: 512,
+    memorySize: FUNCTION_MEMORY_MB.worker,
     description:
       'machinery worker: runs the tasks of the FIFO task queue (reportBatchItemFailures)',
     options: props.workerFunctionProps,
@@ -79,7 +79,7 @@ export function buildFunctions(
     entry: sources.forwarderEntry,
     handler: 'handler',
     timeoutSeconds: DEFAULTS.forwarderTimeoutSeconds,
-    memorySize: 256,
+    memorySize: FUNCTION_MEMORY_MB.forwarder,
     description: 'machinery forwarder: moves delayed tasks from the delay queue to the task queue',
     options: props.forwarderFunctionProps,
   });

@@ -10,6 +10,22 @@
 const DAY = 86_400;
 
 /**
+ * Memory of the Lambda functions the CDK construct deploys, MB (`cdk/functions.ts`); the cost
+ * benchmark prices Lambda duration at these sizes.
+ *
+ * @example
+ * ```ts
+ * const gbSeconds = (durationMs / 1000) * (FUNCTION_MEMORY_MB.worker / 1024);
+ * ```
+ */
+export const FUNCTION_MEMORY_MB = Object.freeze({
+  /** The worker. @default 512 */
+  worker: 512,
+  /** The forwarder. @default 256 */
+  forwarder: 256,
+});
+
+/**
  * Timing defaults the queues are derived from.
  *
  * @example
