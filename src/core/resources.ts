@@ -127,6 +127,18 @@ export const METRICS = {
   deploymentErrors: 'DeploymentErrors',
   /** One unclassified error code seen on 3 or more different messages within 5 minutes: count. */
   systemicErrors: 'SystemicErrors',
+  /** Dimension of the per-task metrics below: the task's `Name`. */
+  taskNameDimension: 'TaskName',
+  /** Tasks recorded SUCCESS: count, by task name. */
+  tasksSucceeded: 'TasksSucceeded',
+  /** Tasks recorded FAILURE by their run (not dead-lettered): count, by task name. */
+  tasksFailed: 'TasksFailed',
+  /** Attempts that ended in RETRY: count, by task name. */
+  tasksRetried: 'TasksRetried',
+  /** Messages sent to a dead-letter queue by the worker: count, by task name. */
+  tasksDeadLettered: 'TasksDeadLettered',
+  /** How long an attempt that ran took (claim to final write): milliseconds, by task name. */
+  taskDuration: 'TaskDuration',
 } as const;
 
 /** Logical ids of the queues. */

@@ -26,7 +26,10 @@
  *
  * Metrics (`DeploymentErrors`, `SystemicErrors`; namespace `Machinery`, dimension
  * `service=machinery-worker`, see `METRICS`) go out in CloudWatch embedded metric format on stdout
- * through Powertools Metrics, flushed at the end of every invocation that counted something.
+ * through Powertools Metrics, flushed at the end of every invocation that counted something. The
+ * per-task metrics (`TasksSucceeded`, `TasksFailed`, `TasksRetried`, `TasksDeadLettered`,
+ * `TaskDuration` in ms) carry a `TaskName` dimension beside `service`, one EMF line each, written
+ * when the outcome is known; the long-running worker emits the same (it runs this handler).
  *
  * Message groups of a batch run concurrently (up to `groupConcurrency` at once): the batch is split
  * by `MessageGroupId`, keeping the record order within each group, and each group goes through its
@@ -500,12 +503,14 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
         signal: abort.signal,
       };
       let outcome: ProcessOutcome;
+      const startedAt = clock.now();
       try {
         outcome = await rt.processor.processBody(record.body, delivery);
       } catch (e) {
         // The processor maps what it knows; anything else must not lose the message.
         outcome = { kind: 'transient', error: e };
       }
+      taskMetrics(outcome, peekName(record.body), clock.now() - startedAt);
       const fields = {
         messageId,
         receiveCount,
@@ -597,6 +602,33 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
 
     const countMetric = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
 
+    /** One metric with the `TaskName` dimension (its own EMF line, written at once). */
+    const taskMetric = (
+      task: string | undefined,
+      name: string,
+      unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+      value: number,
+    ) => {
+      const single = metrics.singleMetric();
+      single.addDimension(METRICS.taskNameDimension, task ?? 'unknown');
+      single.addMetric(name, unit, value);
+    };
+
+    /** The per-task metrics of an outcome: succeeded, failed, retried, with the attempt's duration. */
+    const taskMetrics = (outcome: ProcessOutcome, task: string | undefined, ms: number) => {
+      const counted =
+        outcome.kind === 'done'
+          ? outcome.state === 'SUCCESS'
+            ? METRICS.tasksSucceeded
+            : METRICS.tasksFailed
+          : outcome.kind === 'retry'
+            ? METRICS.tasksRetried
+            : undefined;
+      if (counted === undefined) return;
+      taskMetric(task, counted, MetricUnit.Count, 1);
+      taskMetric(task, METRICS.taskDuration, MetricUnit.Milliseconds, ms);
+    };
+
     /** Sends a record to the DLQ (see `SqsConsumer.deadLetter`) and logs it. */
     const sendToDlq = async (
       record: SQSRecord,
@@ -604,6 +636,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       info: { reason: DeadLetterReason; detail: string; uuid?: string; now: number },
     ): Promise<void> => {
       const copy = await rt.consumer.deadLetter(record, info);
+      taskMetric(peekName(record.body), METRICS.tasksDeadLettered, MetricUnit.Count, 1);
       log.warn('message dead-lettered', {
         ...fields,
         state: 'FAILURE',

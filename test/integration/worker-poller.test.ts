@@ -8,9 +8,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type MachineryClient } from '../../src/client/index.js';
 import { createRegistry, defineTask } from '../../src/core/registry.js';
+import { METRICS } from '../../src/core/resources.js';
 import { newSignature } from '../../src/core/signature.js';
 import { createPoller, type Poller } from '../../src/handlers/poller.js';
 import { countRequests, quietLogger, waitFor } from './aws-helpers.js';
+import { captureEmf, type EmfRecord } from './support/emf.js';
 import { getTestStack, type TestStack } from './support/stack.js';
 
 let stack: TestStack | undefined;
@@ -129,5 +131,67 @@ describe('Function: createPoller', () => {
     expect(requests.get('ChangeMessageVisibilityCommand') ?? 0).toBeGreaterThanOrEqual(5);
     expect(dynamoRequests.get('UpdateItemCommand') ?? 0).toBeGreaterThanOrEqual(5);
     expect(new Set(leases).size).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
+  it('emits the per-task metrics of a success, a retry and a dead-letter as EMF', async () => {
+    // Prepare: 'ok' succeeds, 'flaky' fails its first attempt, 'unknown' is not registered
+    stack = await getTestStack({ label: 'poll-emf' });
+    client = createClient({ env: stack.env, aws: awsOf(stack) });
+    let flakyRuns = 0;
+    const ok = defineTask({ name: 'ok', args: [], run: () => 1 });
+    const flaky = defineTask({
+      name: 'flaky',
+      args: [],
+      run: () => {
+        flakyRuns++;
+        if (flakyRuns === 1) throw new Error('first attempt fails');
+        return 2;
+      },
+    });
+    const emf = captureEmf();
+    try {
+      poller = createPoller({
+        registry: createRegistry([ok, flaky]),
+        env: stack.env,
+        aws: awsOf(stack),
+        logger: quietLogger('SILENT'),
+        concurrency: 2,
+        waitTimeSeconds: 1,
+        onError: () => {},
+      });
+      poller.start();
+
+      // Act
+      const sent = await Promise.all([
+        client.sendTask(newSignature('ok')),
+        client.sendTask(newSignature('flaky', [], { RetryCount: 1 })),
+      ]);
+      const unknown = await client.sendTask(newSignature('unknown'));
+      await Promise.all(sent.map((r) => r.get({ timeoutMs: 30_000, pollMs: 100 })));
+      await waitFor(
+        async () => (await client?.getState(unknown.uuid))?.state === 'FAILURE' || undefined,
+      );
+      await waitFor(async () => emf.records.some((r) => r.TaskName === 'unknown') || undefined);
+    } finally {
+      emf.stop();
+    }
+
+    // Assess
+    const values = (metric: string, task: string) =>
+      emf.records
+        .filter(
+          (r: EmfRecord) =>
+            r.TaskName === task &&
+            r.service === METRICS.service &&
+            r._aws.CloudWatchMetrics[0]?.Dimensions[0]?.includes(METRICS.taskNameDimension),
+        )
+        .flatMap((r) => (r[metric] === undefined ? [] : [r[metric]]));
+    expect(values(METRICS.tasksSucceeded, 'ok')).toEqual([1]);
+    expect(values(METRICS.taskDuration, 'ok')).toHaveLength(1);
+    expect(values(METRICS.tasksRetried, 'flaky')).toEqual([1]);
+    expect(values(METRICS.tasksSucceeded, 'flaky')).toEqual([1]);
+    expect(values(METRICS.taskDuration, 'flaky')).toHaveLength(2);
+    expect(values(METRICS.tasksDeadLettered, 'unknown')).toEqual([1]);
+    expect(values(METRICS.tasksFailed, 'ok')).toEqual([]);
   }, 60_000);
 });
