@@ -26,6 +26,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { exampleTasks } from '../examples/tasks.js';
 import { AdjustableClock } from '../src/core/clock.js';
+import type { Lane } from '../src/core/lanes.js';
 import { defineTask } from '../src/core/registry.js';
 import { type ArgInput, encodeSignature, newSignature } from '../src/core/signature.js';
 import type { Signature } from '../src/core/types.js';
@@ -54,9 +55,10 @@ const MACHINERY_WRITES_PER_TASK = 4;
 /** docs/design.md §4: the budget of writes per simple successful task. */
 const WRITE_BUDGET = 3;
 
-/** Fails its first attempt, succeeds after. */
+/** Fails its first attempt, succeeds after (declared idempotent, so every lane may send it). */
 const flaky = defineTask({
   name: 'bench_flaky',
+  lane: 'idempotent',
   run: (ctx): number => {
     if (ctx.attempt === 1) throw new Error('first attempt fails on purpose');
     return ctx.attempt;
@@ -67,6 +69,20 @@ const flaky = defineTask({
 const SCHEDULER_SEND = 'sqs-standard:SendMessage(by Scheduler)';
 
 const int64 = (v: number): ArgInput => ({ Name: '', Type: 'int64', Value: v });
+
+/** `add`, declared idempotent, so every lane may send it. */
+const addAnyLane = defineTask({
+  name: 'bench_add',
+  args: ['int64', 'int64'],
+  lane: 'idempotent',
+  run: (_ctx, a, b) => a + b,
+});
+
+/** The lanes measured, each beside machinery's design (docs/design.md §4 "Lanes"). */
+const LANES_MEASURED: readonly Lane[] = ['full', 'lean', 'idempotent'];
+
+/** The issue's targets, $ per million simple tasks (bulk scenario) at the deployed memory. */
+const TARGETS: Partial<Record<Lane, number>> = { lean: 1.5, idempotent: 1.0 };
 
 interface ScenarioResult {
   name: string;
@@ -197,7 +213,11 @@ async function scenario(
       (perTask.workerInvocations + perTask.forwarderInvocations) * PRICES.lambdaRequest,
     ),
     lambdaDuration: million(
-      (lambdaMs / tasks / 1000) * PRICES.lambdaMemoryGb * PRICES.lambdaGbSecond,
+      ((sys.invocations.worker.totalMs * PRICES.workerMemoryGb +
+        sys.invocations.forwarder.totalMs * PRICES.forwarderMemoryGb) /
+        tasks /
+        1000) *
+        PRICES.lambdaGbSecond,
     ),
     scheduler: million(perTask.schedulerInvocations * PRICES.schedulerInvocation),
     total: 0,
@@ -221,6 +241,72 @@ async function scenario(
     lambdaMeanInvocationMs: round(lambdaInvocations === 0 ? 0 : lambdaMs / lambdaInvocations, 1),
     dollarsPerMillionTasks: dollars,
   };
+}
+
+/**
+ * Each lane beside machinery's design: the bulk scenario's per-task requests and dollars, the
+ * retried task's requests, the target and, when missed, by how much and which term dominates.
+ */
+function laneSummary(results: readonly ScenarioResult[]) {
+  const byName = (n: string) => results.find((r) => r.name === n);
+  const machineryDollars = round(
+    MACHINERY_WRITES_PER_TASK * PRICES.dynamodbWru * 1e6 +
+      ((byName('bulk')?.dollarsPerMillionTasks.total ?? 0) -
+        (byName('bulk')?.dollarsPerMillionTasks.dynamodb ?? 0)),
+    4,
+  );
+  const rows = LANES_MEASURED.map((lane) => {
+    const bulk = byName(`lane-${lane}:bulk`);
+    const simple = byName(`lane-${lane}:simple`);
+    const retried = byName(`lane-${lane}:retry-once`);
+    const d = bulk?.dollarsPerMillionTasks;
+    const terms =
+      d === undefined
+        ? []
+        : (['sqs', 'dynamodb', 'lambdaRequests', 'lambdaDuration', 'scheduler'] as const).map(
+            (k) => [k, d[k]] as const,
+          );
+    const dominant = [...terms].sort((a, b) => b[1] - a[1])[0];
+    const target = TARGETS[lane] ?? null;
+    const total = d?.total ?? 0;
+    return {
+      lane,
+      simple: {
+        dynamodbWrites: simple?.perTask.dynamodbWrites ?? null,
+        dynamodbReads: simple?.perTask.dynamodbReads ?? null,
+        wru: simple?.perTask.wru ?? null,
+        rru: simple?.perTask.rru ?? null,
+        sqsFifoRequests: simple?.perTask.sqsFifoRequests ?? null,
+      },
+      bulk: bulk?.perTask ?? null,
+      retried: retried === undefined ? null : retried.perTask,
+      dollarsPerMillion: total,
+      dollarsByTerm: d ?? null,
+      target,
+      missedBy: target === null || total <= target ? null : round(total - target, 4),
+      dominantTerm: dominant === undefined ? '-' : `${dominant[0]} ${dominant[1].toFixed(3)}`,
+    };
+  });
+  return [
+    {
+      lane: 'machinery (design)',
+      simple: {
+        dynamodbWrites: MACHINERY_WRITES_PER_TASK,
+        dynamodbReads: 0,
+        wru: MACHINERY_WRITES_PER_TASK,
+        rru: 0,
+        sqsFifoRequests: null,
+      },
+      bulk: null,
+      retried: null,
+      dollarsPerMillion: machineryDollars,
+      dollarsByTerm: null,
+      target: null,
+      missedBy: null,
+      dominantTerm: 'dynamodb (4 writes)',
+    },
+    ...rows,
+  ];
 }
 
 function opsLine(c: RequestCounts): string {
@@ -248,7 +334,11 @@ async function main() {
     writeBudget: WRITE_BUDGET,
   };
   const results = await withSystem(
-    { tasks: [...exampleTasks(), flaky], clock, workerConcurrency: params.workerConcurrency },
+    {
+      tasks: [...exampleTasks(), flaky, addAnyLane],
+      clock,
+      workerConcurrency: params.workerConcurrency,
+    },
     async (sys) => {
       // Warm-up: JIT of DynamoDB Local and of this process; not counted.
       const warm = await sys.client.sendTasks(
@@ -379,6 +469,59 @@ async function main() {
           },
         ),
       );
+      for (const lane of LANES_MEASURED) {
+        out.push(
+          await scenario(
+            sys,
+            `lane-${lane}:simple`,
+            `one task sent alone, ${lane} lane`,
+            R,
+            async () => {
+              for (let i = 0; i < R; i++) {
+                const sig = newSignature('bench_add', [int64(1), int64(i)]);
+                await sys.client.sendTask(sig, { lane });
+                await waitFinal(sys, [sig.UUID]);
+              }
+              return { workerDeletes: R, forwarderDeletes: 0 };
+            },
+          ),
+        );
+        out.push(
+          await scenario(
+            sys,
+            `lane-${lane}:retry-once`,
+            `fails its first run (RetryCount 1), succeeds on the second, ${lane} lane`,
+            R,
+            async () => {
+              for (let i = 0; i < R; i++) {
+                const sig = newSignature('bench_flaky', [], { RetryCount: 1 });
+                await sys.client.sendTask(sig, { lane });
+                await waitFinal(sys, [sig.UUID]);
+              }
+              return { workerDeletes: R, forwarderDeletes: 0 };
+            },
+          ),
+        );
+        out.push(
+          await scenario(
+            sys,
+            `lane-${lane}:bulk`,
+            `${params.bulkTasks} tasks in one sendTasks, ${lane} lane`,
+            params.bulkTasks,
+            async () => {
+              const sigs = Array.from({ length: params.bulkTasks }, (_, i) =>
+                newSignature('bench_add', [int64(i), int64(i)]),
+              );
+              await sys.client.sendTasks(sigs, { lane });
+              await waitFinal(
+                sys,
+                sigs.map((s) => s.UUID),
+              );
+              return { workerDeletes: params.bulkTasks, forwarderDeletes: 0 };
+            },
+          ),
+        );
+      }
       return out;
     },
   );
@@ -397,7 +540,8 @@ async function main() {
       4,
     ),
   };
-  const file = writeResults('cost', machine, params, { summary, scenarios: results });
+  const lanes = laneSummary(results);
+  const file = writeResults('cost', machine, params, { summary, lanes, scenarios: results });
 
   console.log(`\nRequests per task (${machine.cpus} cpus, node ${machine.node})\n`);
   printTable(
@@ -445,6 +589,31 @@ async function main() {
   for (const r of results) console.log(`${r.name.padEnd(16)} ${opsLine(r.total)}`);
   console.log(
     `\nwrites per simple task: ${summary.writesPerSimpleTask} (budget ${WRITE_BUDGET}, machinery ${MACHINERY_WRITES_PER_TASK})`,
+  );
+  console.log('\nLanes beside machinery (bulk scenario, $ per million tasks)\n');
+  printTable(
+    [
+      'lane',
+      'DDB writes',
+      'DDB reads',
+      'retried: writes',
+      'retried: reads',
+      '$/M',
+      'target',
+      'largest term',
+    ],
+    lanes.map((l) => [
+      l.lane,
+      String(l.simple.dynamodbWrites),
+      String(l.simple.dynamodbReads),
+      String(l.retried?.dynamodbWrites ?? '-'),
+      String(l.retried?.dynamodbReads ?? '-'),
+      l.dollarsPerMillion.toFixed(3),
+      l.target === null
+        ? '-'
+        : `${l.target.toFixed(2)} ${l.missedBy === null ? 'met' : `missed by ${l.missedBy.toFixed(3)}`}`,
+      l.dominantTerm,
+    ]),
   );
   console.log(`written ${file}`);
 }

@@ -26,6 +26,7 @@ import { EventBridgeScheduler } from '../src/aws/scheduler.js';
 import { createClient, type MachineryClient } from '../src/client/index.js';
 import type { Clock } from '../src/core/clock.js';
 import { createRegistry, type Task } from '../src/core/registry.js';
+import { FUNCTION_MEMORY_MB } from '../src/core/resources.js';
 import { createForwarder, sqsDeadLetterSink } from '../src/handlers/forwarder.js';
 import { createWorker } from '../src/handlers/worker.js';
 import { EventSourceRunner } from '../src/local/runner.js';
@@ -45,8 +46,10 @@ export const PRICES = {
   lambdaRequest: 0.2 / 1e6,
   /** Lambda arm64, $ per GB-s. */
   lambdaGbSecond: 0.0000133334,
-  /** Lambda memory assumed for the worker and the forwarder, GB. */
-  lambdaMemoryGb: 128 / 1024,
+  /** Memory of the worker as the CDK construct deploys it, GB (`FUNCTION_MEMORY_MB`). */
+  workerMemoryGb: FUNCTION_MEMORY_MB.worker / 1024,
+  /** Memory of the forwarder as the CDK construct deploys it, GB (`FUNCTION_MEMORY_MB`). */
+  forwarderMemoryGb: FUNCTION_MEMORY_MB.forwarder / 1024,
   /** EventBridge Scheduler, $ per invocation (schedule API calls are free). */
   schedulerInvocation: 1 / 1e6,
 } as const;
