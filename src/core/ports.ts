@@ -78,9 +78,10 @@ export type ClaimResult =
  * Stores task state. Every transition is a conditional write; a state never moves backwards
  * except by the redrive claim. Reads that decide anything are strongly consistent.
  *
- * Write budget of a simple successful task: `putPending` + `claim` + `markSuccess` = 3 writes
- * (RECEIVED is coalesced into the claim, which writes STARTED: a poller sees PENDING, STARTED and
- * the final state).
+ * Write budget of a simple successful task in the full lane: `putPending` + `claim` +
+ * `markSuccess` = 3 writes (RECEIVED is coalesced into the claim, which writes STARTED: a poller
+ * sees PENDING, STARTED and the final state). The lean lane skips `putPending` (2 writes); the
+ * idempotent lane makes one `get` and one `settle` (docs/design.md §4 "Lanes").
  *
  * Deliberately left out: group and chord bookkeeping (`GroupBackend`), listing and querying
  * (tasks are looked up by UUID only), and deletion (items expire by TTL).
