@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects: `unit` (pure logic, no network), `cdk` (template assertions and cdk-nag on the
+ * Five projects: `unit` (pure logic, no network), `cdk` (template assertions and cdk-nag on the
  * synthesized stack, offline), `integration` (real emulators over HTTP, started once per run by
- * `test/integration/global-setup.ts`) and `package` (the packed tarball installed and used in a
+ * `test/integration/global-setup.ts`), `console` (the web console over HTTP and in Debian's
+ * chromium driven by playwright-core, on the same emulators) and `package` (the packed tarball installed and used in a
  * fresh project; dependencies from the npm registry through the local cache). Coverage of
  * `src/core` is enforced. A `TimeoutOverflowWarning` fails every project (`test/setup/`).
  */
@@ -47,6 +48,20 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: true,
+        },
+      },
+      {
+        test: {
+          name: 'console',
+          include: ['test/console/**/*.test.ts'],
+          environment: 'node',
+          setupFiles: ['test/setup/timeout-overflow.ts'],
+          globalSetup: [
+            'test/setup/global-timeout-overflow.ts',
+            'test/integration/global-setup.ts',
+          ],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -13,6 +13,7 @@
  * machinery queues [--json]
  * machinery worker --tasks <module> [--concurrency N] [--queues high,default]
  * machinery workers [--json]
+ * machinery console [--port N] [--read-only]
  * machinery demo [--json]
  * ```
  *
@@ -34,6 +35,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CancelOptions } from './commands/cancel.js';
+import type { ConsoleCommandOptions } from './commands/console.js';
 import type {
   PeriodicAddOptions,
   PeriodicListOptions,
@@ -434,6 +436,20 @@ Exit codes: 0 ok, 1 task FAILURE or operation failed, 2 usage or configuration e
     .action(async (opts: WorkersOptions) => {
       const { workers } = await import('./commands/workers.js');
       setExitCode(await workers(opts, io));
+    });
+
+  program
+    .command('console')
+    .description(
+      'serve the web console on 127.0.0.1 (queues, tasks, workflows, dead letters, workers, schedules); prints its URL, Ctrl-C stops',
+    )
+    .option('--port <n>', 'port on 127.0.0.1, 0 for any free one (default 8642)')
+    .option('--read-only', 'hide and refuse every action that changes anything (redrive, purge)')
+    .addOption(localSourceOption())
+    .addOption(stackSourceOption())
+    .action(async (opts: ConsoleCommandOptions) => {
+      const { consoleCommand } = await import('./commands/console.js');
+      setExitCode(await consoleCommand(opts, io));
     });
 
   program
