@@ -13,6 +13,10 @@
  * `fauxqs msgs/s` and `DynamoDB updates/s ÷ 3`; ours is reported as a ratio to both. The baselines
  * run before and after ours (the machine is shared; the two values show the drift).
  *
+ * Then each lane (`full`, `lean`, `idempotent`) runs the same number of tasks again, reported as
+ * tasks/s and as a ratio to the fauxqs ceiling and to the DynamoDB ceiling for its requests per
+ * task.
+ *
  * Run: `npx tsx bench/throughput.ts [tasks]` (default 2000; or `BENCH_TASKS`; worker invocations at
  * once: `BENCH_CONCURRENCY`, default 8). Writes
  * `bench/results/throughput.json`.
@@ -33,6 +37,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { exampleTasks } from '../examples/tasks.js';
+import { LANES, type Lane } from '../src/core/lanes.js';
+import { defineTask } from '../src/core/registry.js';
 import { type ArgInput, encodeSignature, newSignature } from '../src/core/signature.js';
 import {
   type BenchSystem,
@@ -159,18 +165,32 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-/** Sends `n` add tasks in `sendBatch` chunks and waits until the worker acknowledged them all. */
-async function runTasks(sys: BenchSystem, n: number, sendBatch: number) {
+/** `add`, declared idempotent, so every lane may send it. */
+const addAnyLane = defineTask({
+  name: 'bench_add',
+  args: ['int64', 'int64'],
+  lane: 'idempotent',
+  run: (_ctx, a, b) => a + b,
+});
+
+/** DynamoDB requests of a simple task per lane (docs/design.md §4 "Lanes"): its ceiling divisor. */
+const LANE_REQUESTS: Record<Lane, number> = { full: 3, lean: 2, idempotent: 2 };
+
+/**
+ * Sends `n` add tasks in `sendBatch` chunks (in `lane`, when given) and waits until the worker
+ * acknowledged them all.
+ */
+async function runTasks(sys: BenchSystem, n: number, sendBatch: number, lane?: Lane) {
   const deletedBefore = sys.runners.worker.stats.deleted;
   const invocationsBefore = sys.runners.worker.stats.invocations;
   const uuids: string[] = [];
   const start = performance.now();
   for (let i = 0; i < n; i += sendBatch) {
     const sigs = Array.from({ length: Math.min(sendBatch, n - i) }, (_, k) =>
-      newSignature('add', [int64(i + k), int64(1)]),
+      newSignature(lane === undefined ? 'add' : 'bench_add', [int64(i + k), int64(1)]),
     );
     for (const s of sigs) uuids.push(s.UUID);
-    await sys.client.sendTasks(sigs);
+    await sys.client.sendTasks(sigs, lane === undefined ? {} : { lane });
   }
   const sentMs = performance.now() - start;
   await waitFor(
@@ -235,7 +255,7 @@ async function main() {
   const machine = machineInfo();
   const results = await withSystem(
     {
-      tasks: exampleTasks(),
+      tasks: [...exampleTasks(), addAnyLane],
       capacity: false,
       workerConcurrency: params.workerConcurrency,
       batchSize: params.batchSize,
@@ -289,6 +309,12 @@ async function main() {
       const counts = sumCounts(ROLES.map((r) => sys.requests[r].snapshot()));
       const meanInvocationMs = sys.invocations.worker.meanMs;
       const lat = await latencies(sys, ours.uuids);
+      // Each lane in turn, the same number of tasks (docs/design.md §4 "Lanes").
+      const laneSeconds: Partial<Record<Lane, number>> = {};
+      for (const lane of LANES) {
+        const run = await runTasks(sys, params.tasks, params.sendBatch, lane);
+        laneSeconds[lane] = run.doneMs / 1000;
+      }
       const after = await baselines();
 
       const fauxqs = (before.fauxqsMsgsPerSecond + after.fauxqsMsgsPerSecond) / 2;
@@ -328,6 +354,33 @@ async function main() {
           /** A task needs 3 conditional writes: the DynamoDB-bound ceiling in tasks/s. */
           dynamodbTaskCeiling: round(dynamodb / 3, 1),
         },
+        /**
+         * Tasks/s of each lane, and its ratio to the fauxqs ceiling and to the DynamoDB Local
+         * ceiling for its requests per task (3 writes; 2 writes; 1 write + 1 read).
+         */
+        lanes: Object.fromEntries(
+          LANES.map((lane) => {
+            const perSecond = params.tasks / (laneSeconds[lane] ?? Number.POSITIVE_INFINITY);
+            const ceiling = dynamodb / LANE_REQUESTS[lane];
+            return [
+              lane,
+              {
+                tasksPerSecond: round(perSecond, 1),
+                dynamodbTaskCeiling: round(ceiling, 1),
+                toFauxqs: round(perSecond / fauxqs, 3),
+                toDynamodbTaskCeiling: round(perSecond / ceiling, 3),
+              },
+            ];
+          }),
+        ) as Record<
+          Lane,
+          {
+            tasksPerSecond: number;
+            dynamodbTaskCeiling: number;
+            toFauxqs: number;
+            toDynamodbTaskCeiling: number;
+          }
+        >,
         ratios: {
           toFauxqs: round(tasksPerSecond / fauxqs, 3),
           toDynamodbUpdates: round(tasksPerSecond / dynamodb, 3),
@@ -366,6 +419,20 @@ async function main() {
         String(results.ratios.toDynamodbTaskCeiling),
       ],
     ],
+  );
+  console.log('\nPer lane\n');
+  printTable(
+    ['lane', 'tasks/s', 'ratio to fauxqs', 'DynamoDB ceiling', 'ratio to it'],
+    LANES.map((lane) => {
+      const l = results.lanes[lane];
+      return [
+        lane,
+        String(l.tasksPerSecond),
+        String(l.toFauxqs),
+        String(l.dynamodbTaskCeiling),
+        String(l.toDynamodbTaskCeiling),
+      ];
+    }),
   );
   console.log(
     `\nbaselines before: ${JSON.stringify(results.baselines.before)}; after: ${JSON.stringify(results.baselines.after)}`,
