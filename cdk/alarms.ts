@@ -44,6 +44,8 @@ export interface MachineryAlarms {
   readonly deploymentErrors: cloudwatch.Alarm;
   /** The worker counted a systemic fault (`METRICS.systemicErrors` ≥ 1 in 5 minutes). */
   readonly systemicErrors: cloudwatch.Alarm;
+  /** The worker's failure rate ({@link failureRate}) above the threshold in 5 minutes. */
+  readonly taskFailureRate: cloudwatch.Alarm;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface AlarmInput {
   readonly oldestMessageAgeSeconds: number;
   /** Alarm and OK action of every alarm. @default no action */
   readonly alarmTopic?: sns.ITopic | undefined;
+  /** Threshold of the failure-rate alarm, percent of finished tasks. @default 10 */
+  readonly failureRatePercent?: number;
 }
 
 /** Evaluation period of every alarm. */
@@ -85,6 +89,27 @@ export function workerMetric(metricName: string): cloudwatch.Metric {
     dimensionsMap: { service: METRICS.service },
     period: PERIOD,
     statistic: cloudwatch.Stats.SUM,
+  });
+}
+
+/**
+ * The worker's failure rate over 5 minutes, percent: `TasksFailed / (TasksSucceeded +
+ * TasksFailed) × 100` (0 when no task finished).
+ *
+ * @example
+ * ```ts
+ * new cloudwatch.GraphWidget({ left: [failureRate()] });
+ * ```
+ */
+export function failureRate(): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'IF(succeeded + failed > 0, 100 * failed / (succeeded + failed), 0)',
+    usingMetrics: {
+      succeeded: workerMetric(METRICS.tasksSucceeded),
+      failed: workerMetric(METRICS.tasksFailed),
+    },
+    label: 'failure rate (%)',
+    period: Duration.minutes(5),
   });
 }
 
@@ -181,6 +206,13 @@ export function buildAlarms(scope: Construct, input: AlarmInput): MachineryAlarm
       'WorkerSystemicErrorsAlarm',
       METRICS.systemicErrors,
       'The worker saw the same unclassified error on several different messages within 5 minutes: a fault of the worker or of something it depends on, not of one message (those messages are not dead-lettered). Check the logs of the worker function for the error code; `machinery queues` shows the tasks waiting.',
+    ),
+    taskFailureRate: alarm(
+      'TaskFailureRateAlarm',
+      failureRate(),
+      input.failureRatePercent ?? 10,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      `More than ${input.failureRatePercent ?? 10} % of the tasks that finished in 5 minutes failed (TasksFailed / (TasksSucceeded + TasksFailed)). The TaskName dimension of the TasksFailed metric (and the dashboard) shows which tasks; their errors are in the task states (\`machinery status <uuid>\`) and the worker's logs; \`machinery queues\` shows the tasks waiting.`,
     ),
   };
   if (input.alarmTopic !== undefined) {

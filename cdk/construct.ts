@@ -26,6 +26,7 @@
  * @module
  */
 import type {
+  aws_cloudwatch as cloudwatch,
   aws_dynamodb as dynamodb,
   aws_iam as iam,
   aws_logs as logs,
@@ -36,6 +37,7 @@ import type {
 import { Construct } from 'constructs';
 import { type ResourceNames, resourceNames } from '../src/core/resources.js';
 import { buildAlarms, type MachineryAlarms } from './alarms.js';
+import { buildDashboard } from './dashboard.js';
 import { MachineryPropsError } from './errors.js';
 import { buildFunctions } from './functions.js';
 import {
@@ -145,6 +147,8 @@ export class Machinery extends Construct implements MachineryGrantTargets {
   readonly forwarderLogGroup: logs.LogGroup;
   /** The alarms. */
   readonly alarms: MachineryAlarms;
+  /** The CloudWatch dashboard: task totals, failure rate, queue depths and ages (`dashboard.ts`). */
+  readonly dashboard: cloudwatch.Dashboard;
   /**
    * The deployment's configuration: every `MACHINERY_*` variable of `ENV` → its value (tokens).
    * The functions get exactly these; the stack outputs them.
@@ -213,6 +217,7 @@ export class Machinery extends Construct implements MachineryGrantTargets {
       oldestMessageAgeSeconds: props.oldestMessageAgeAlarmSeconds ?? 3_600,
       alarmTopic: props.alarmTopic,
     });
+    this.dashboard = buildDashboard(this, { queues: this.queues });
   }
 
   /**

@@ -29,7 +29,9 @@
  * through Powertools Metrics, flushed at the end of every invocation that counted something. The
  * per-task metrics (`TasksSucceeded`, `TasksFailed`, `TasksRetried`, `TasksDeadLettered`,
  * `TaskDuration` in ms) carry a `TaskName` dimension beside `service`, one EMF line each, written
- * when the outcome is known; the long-running worker emits the same (it runs this handler).
+ * when the outcome is known; the four counts also go out with `service` alone (the totals the
+ * failure-rate alarm and the dashboard read). The long-running worker emits the same (it runs this
+ * handler).
  *
  * Message groups of a batch run concurrently (up to `groupConcurrency` at once): the batch is split
  * by `MessageGroupId`, keeping the record order within each group, and each group goes through its
@@ -625,6 +627,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
             ? METRICS.tasksRetried
             : undefined;
       if (counted === undefined) return;
+      countMetric(counted);
       taskMetric(task, counted, MetricUnit.Count, 1);
       taskMetric(task, METRICS.taskDuration, MetricUnit.Milliseconds, ms);
     };
@@ -636,6 +639,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       info: { reason: DeadLetterReason; detail: string; uuid?: string; now: number },
     ): Promise<void> => {
       const copy = await rt.consumer.deadLetter(record, info);
+      countMetric(METRICS.tasksDeadLettered);
       taskMetric(peekName(record.body), METRICS.tasksDeadLettered, MetricUnit.Count, 1);
       log.warn('message dead-lettered', {
         ...fields,

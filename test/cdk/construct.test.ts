@@ -412,7 +412,7 @@ describe('Class: Machinery', () => {
       };
 
       // Assess
-      expect(alarms).toHaveLength(8);
+      expect(alarms).toHaveLength(9);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
         expect(alarm.Properties.OKActions).toEqual([topicRef]);

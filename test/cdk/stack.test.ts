@@ -67,7 +67,7 @@ describe('Class: MachineryStack', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.resourceCountIs('AWS::IAM::Role', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     expect(Object.keys(json.Outputs)).toHaveLength(MACHINERY_ENV_KEYS.length);
   });
