@@ -38,6 +38,8 @@ export interface MachineryGrantTargets extends Construct {
   readonly taskStatesTable: dynamodb.ITable;
   /** `group_metas`. */
   readonly groupMetasTable: dynamodb.ITable;
+  /** `workers`: the alive records (`machinery workers` scans it). */
+  readonly workersTable: dynamodb.ITable;
   /** The role EventBridge Scheduler assumes. */
   readonly schedulerRole: iam.IRole;
   /** ARN pattern of every schedule of the deployment's group. */
@@ -179,6 +181,8 @@ export function grantOperator(targets: MachineryGrantTargets, grantee: iam.IGran
   );
   grant = grant.combine(grantTable(grantee, targets.taskStatesTable, ['GetItem']));
   grant = grant.combine(grantTable(grantee, targets.groupMetasTable, ['GetItem']));
+  // `machinery workers`: the live workers' alive records.
+  grant = grant.combine(grantTable(grantee, targets.workersTable, ['Scan']));
   // `machinery periodic list [--all]` and `periodic rm`: read and delete the group's schedules.
   grant = grant.combine(
     iam.Grant.addToPrincipal({

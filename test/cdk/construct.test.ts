@@ -488,6 +488,7 @@ describe('Class: Machinery', () => {
           'sqs:SendMessage',
           'sqs:GetQueueAttributes',
           'dynamodb:GetItem',
+          'dynamodb:Scan',
           'scheduler:GetSchedule',
           'scheduler:DeleteSchedule',
           'scheduler:ListSchedules',
@@ -523,6 +524,28 @@ describe('Class: Machinery', () => {
       );
       expect(resourcesOf(producer, 'sqs:SendMessage')).not.toContainEqual(
         arnOf(machinery.highTaskDlq),
+      );
+    });
+
+    it('grants an operator Scan on the workers table only (machinery workers)', () => {
+      // Prepare
+      const tableArn = {
+        'Fn::GetAtt': [
+          stack.getLogicalId(
+            (machinery.workersTable as dynamodb.Table).node.defaultChild as CfnElement,
+          ),
+          'Arn',
+        ],
+      };
+
+      // Act
+      const scans = statementsOf(operator).filter((s) =>
+        (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('dynamodb:Scan'),
+      );
+
+      // Assess
+      expect(scans.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))).toEqual(
+        [tableArn],
       );
     });
 
