@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { ChordExtension } from '../../../src/core/chords.js';
 import { AdjustableClock } from '../../../src/core/clock.js';
 import { dispatch } from '../../../src/core/dispatch.js';
 import { type Lane, withLane } from '../../../src/core/lanes.js';
 import { MemoryBroker, MemoryLogger, MemoryResultBackend } from '../../../src/core/memory.js';
+import { MemoryGroupBackend } from '../../../src/core/memory-groups.js';
 import type { Delivery, ProcessOutcome } from '../../../src/core/ports.js';
 import { createProcessor } from '../../../src/core/processor.js';
 import { createRegistry, defineTask, type TaskContext } from '../../../src/core/registry.js';
 import { newSignature } from '../../../src/core/signature.js';
 import type { Signature } from '../../../src/core/types.js';
+import { groupInit, newChord, newGroup } from '../../../src/core/workflow.js';
 
 const runs: string[] = [];
 const keys: string[] = [];
@@ -229,5 +232,89 @@ describe('Function: createProcessor (lanes)', () => {
     expect(again).toEqual({ kind: 'duplicate', uuid: sig.UUID, state: 'SUCCESS' });
     expect(runs.length - before).toBe(1);
     expect(backend.peek(sig.UUID)?.attempt).toBe(1);
+  });
+
+  it('counts a chord member once per lane: task-state writes 3 / 2 / 1 (+1 read), the same chord writes', async () => {
+    // Prepare
+    const measure = async (lane: Lane) => {
+      const { clock, backend, broker } = setup();
+      const groups = new MemoryGroupBackend();
+      const send = (sigs: readonly Signature[]) => dispatch(sigs, { backend, broker, clock });
+      const chord = newChord(
+        newGroup(addSig(lane), addSig(lane)),
+        withLane(newSignature('plain', []), lane === 'idempotent' ? 'lean' : lane),
+      );
+      const now = clock.now();
+      await groups.initGroup(groupInit(chord, now + 86_400_000), {
+        now,
+        expiresAt: now + 2 * 86_400_000,
+      });
+      const processor = createProcessor({
+        registry,
+        backend,
+        broker,
+        clock,
+        logger: new MemoryLogger(),
+        workflow: new ChordExtension({
+          groups,
+          results: backend,
+          dispatch: send,
+          clock,
+          logger: new MemoryLogger(),
+        }),
+        dispatch: send,
+        writeRetryDelaysMs: [],
+      });
+      await send(chord.group.tasks);
+      const [first] = chord.group.tasks;
+      if (first === undefined) throw new Error('no member');
+      const before = { writes: backend.writes, reads: backend.reads, groups: groups.writes };
+
+      // Act: the first member runs, then a duplicate of it arrives
+      const outcome = await processor.process(first, delivery(1, 'a'));
+      const duplicate = await processor.process(first, delivery(1, 'b'));
+      return {
+        outcome: outcome.kind,
+        duplicate: duplicate.kind,
+        producerWrites: before.writes,
+        workerWrites: backend.writes - before.writes,
+        workerReads: backend.reads - before.reads,
+        groupWrites: groups.writes - before.groups,
+      };
+    };
+
+    // Act
+    const [full, lean, idempotent] = [
+      await measure('full'),
+      await measure('lean'),
+      await measure('idempotent'),
+    ];
+
+    // Assess: PENDING (full) for 2 members; claim + SUCCESS, or one settle after one read; the
+    // duplicate adds only a read in the idempotent lane; the chord's own writes do not change
+    expect(full).toMatchObject({
+      outcome: 'done',
+      duplicate: 'duplicate',
+      producerWrites: 2,
+      workerWrites: 2,
+      workerReads: 0,
+    });
+    expect(lean).toMatchObject({
+      outcome: 'done',
+      duplicate: 'duplicate',
+      producerWrites: 0,
+      workerWrites: 2,
+      workerReads: 0,
+    });
+    expect(idempotent).toMatchObject({
+      outcome: 'done',
+      duplicate: 'duplicate',
+      producerWrites: 0,
+      workerWrites: 1,
+      workerReads: 2,
+    });
+    expect(full.groupWrites).toBeGreaterThan(0);
+    expect(lean.groupWrites).toBe(full.groupWrites);
+    expect(idempotent.groupWrites).toBe(full.groupWrites);
   });
 });
