@@ -225,7 +225,8 @@ export interface SendOptions {
  */
 export interface MachineryClient {
   /**
-   * Records the task PENDING, then sends it: to its task queue (the one `options.queue` names,
+   * Records the task PENDING (the full lane; the lean and idempotent lanes, `SendOptions.lane`,
+   * write no record at send), then sends it: to its task queue (the one `options.queue` names,
    * else the high-priority queue for a `Priority` at or above `highPriorityThreshold` when one is
    * configured, else the default), or by its ETA through the delay queue (≤ 15 min) or an
    * EventBridge schedule (later), to reach that queue when due. Resolves with a handle on the

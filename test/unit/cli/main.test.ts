@@ -64,6 +64,7 @@ describe('Function: runCli', () => {
     ['an unknown command', ['frobnicate']],
     ['an unknown option', ['send', 'add', '--bogus']],
     ['a missing task name', ['send']],
+    ['an unknown --lane', ['send', 'add', '--lane', 'cheap']],
     ['a bad --retry', ['send', 'add', '--retry', 'three']],
     ['a negative --retry', ['send', 'add', '--retry', '-1']],
     ['a bad --timeout', ['send', 'add', '--wait', '--timeout', 'soon']],
