@@ -565,6 +565,121 @@ export function plainTask<const N extends string, F extends PlainTaskFunction>(
   ) as unknown as Task<N, Parameters<F>>;
 }
 
+/**
+ * A job declared as a class: an instance method `perform(ctx, ...args)` and, as static members,
+ * its task name (`jobName`, else the class's own `name`), optionally its declared `args` / `rest`
+ * (checked like `defineTask`'s; untyped without), `description`, `lane`, and the send defaults
+ * `retryCount` ({@link jobSignature} applies it) and `queue`. A fresh instance performs each run.
+ *
+ * @example
+ * ```ts
+ * class SendEmail {
+ *   static readonly args = ['string'] as const;
+ *   async perform(ctx: TaskContext, to: string) { await mail(to, ctx.idempotencyKey); }
+ * }
+ * const registry = createRegistry([SendEmail]);
+ * ```
+ */
+export interface JobClass {
+  new (): { perform(ctx: TaskContext, ...args: never[]): unknown };
+  readonly name: string;
+  readonly jobName?: string;
+  readonly args?: readonly ArgSpec[];
+  readonly rest?: ArgSpec;
+  readonly description?: string;
+  readonly lane?: Lane;
+  /** `RetryCount` of its sends through {@link jobSignature}. @default 0 */
+  readonly retryCount?: number;
+  /** The queue its sends name (`client.sendTask(sig, { queue })`). @default 'default' */
+  readonly queue?: 'high' | 'default';
+}
+
+/**
+ * The opt-in preset of a Go job runner's defaults: extend it to give a job class 13 retries and
+ * the default queue (override `retryCount` or `queue` to change either).
+ *
+ * @example
+ * ```ts
+ * class Rebuild extends RunnerJob {
+ *   perform(ctx: TaskContext) { return rebuild(ctx.uuid); }
+ * }
+ * jobSignature(Rebuild).RetryCount; // 13
+ * ```
+ */
+export abstract class RunnerJob {
+  static readonly retryCount: number = 13;
+  static readonly queue: 'high' | 'default' = 'default';
+  abstract perform(ctx: TaskContext, ...args: never[]): unknown;
+}
+
+/**
+ * Whether `value` is a job class (a class whose instances have a `perform` method).
+ *
+ * @example
+ * ```ts
+ * isJobClass(class { perform() {} }); // true
+ * ```
+ */
+export function isJobClass(value: unknown): value is JobClass {
+  return (
+    typeof value === 'function' &&
+    typeof (value as { prototype?: { perform?: unknown } }).prototype?.perform === 'function'
+  );
+}
+
+/** The task name of a job class. */
+function jobNameOf(job: JobClass): string {
+  return job.jobName ?? job.name;
+}
+
+/**
+ * The task of a job class: registers and runs like a `defineTask` task (the same brand).
+ *
+ * @example
+ * ```ts
+ * const task = jobTask(SendEmail); // task.name === 'SendEmail'
+ * ```
+ */
+export function jobTask(job: JobClass): AnyTask {
+  if (!isJobClass(job)) {
+    throw new TaskDefinitionError(`${String(job)} is not a job class: it needs a perform() method`);
+  }
+  const perform = (ctx: TaskContext, values: readonly unknown[]) => {
+    const instance = new job() as { perform(ctx: TaskContext, ...args: unknown[]): unknown };
+    return instance.perform(ctx, ...values);
+  };
+  return new DefinedTask(
+    jobNameOf(job),
+    job.description,
+    job.args ?? (job.rest === undefined ? null : []),
+    job.rest ?? null,
+    perform,
+    job.lane ?? 'full',
+  ) as unknown as AnyTask;
+}
+
+/**
+ * A signature for a job class with its `retryCount` as `RetryCount`, unless `options` sets it.
+ * Its `queue` goes with the send: `client.sendTask(jobSignature(Job), { queue: Job.queue })`.
+ *
+ * @example
+ * ```ts
+ * await client.sendTask(jobSignature(Rebuild, [{ Type: 'string', Value: 'all' }]), {
+ *   queue: Rebuild.queue,
+ * });
+ * ```
+ */
+export function jobSignature(
+  job: JobClass,
+  args: Parameters<typeof newSignature>[1] = [],
+  options: SignatureOptions = {},
+): Signature {
+  return newSignature(jobNameOf(job), args, {
+    ...(job.retryCount === undefined ? {} : { RetryCount: job.retryCount }),
+    ...options,
+  });
+}
+
 type ProducerArgsOf<T> = T extends { readonly __producerArgs?: infer P }
   ? Extract<Exclude<P, undefined>, readonly unknown[]>
   : never;
@@ -607,8 +722,9 @@ export interface TaskRegistry<
 class Registry implements TaskRegistry {
   readonly #tasks = new Map<string, AnyTask>();
 
-  constructor(tasks: readonly AnyTask[]) {
-    for (const task of tasks) {
+  constructor(given: readonly (AnyTask | JobClass)[]) {
+    for (const entry of given) {
+      const task = isJobClass(entry) ? jobTask(entry) : entry;
       if (!isTask(task)) {
         throw new TaskDefinitionError(
           `${String((task as { name?: unknown })?.name ?? task)} is not a task: use defineTask()`,
@@ -674,14 +790,25 @@ type RegistryOfRecord<R extends Record<string, AnyTask | PlainTaskFunction>> = T
  * ```
  */
 export function createRegistry<const T extends readonly AnyTask[]>(tasks: T): RegistryOfList<T>;
+export function createRegistry(tasks: readonly (AnyTask | JobClass)[]): TaskRegistry;
+export function createRegistry(
+  tasks: Record<string, AnyTask | PlainTaskFunction | JobClass>,
+): TaskRegistry;
 export function createRegistry<const R extends Record<string, AnyTask | PlainTaskFunction>>(
   tasks: R,
 ): RegistryOfRecord<R>;
 export function createRegistry(
-  tasks: readonly AnyTask[] | Record<string, AnyTask | PlainTaskFunction>,
+  tasks: readonly (AnyTask | JobClass)[] | Record<string, AnyTask | PlainTaskFunction | JobClass>,
 ): TaskRegistry {
   if (Array.isArray(tasks)) return new Registry(tasks);
   const list = Object.entries(tasks).map(([name, value]): AnyTask => {
+    if (isJobClass(value)) {
+      const task = jobTask(value);
+      if (task.name !== name) {
+        throw new TaskDefinitionError(`key "${name}" holds the job named "${task.name}"`);
+      }
+      return task;
+    }
     if (isTask(value)) {
       if (value.name !== name) {
         throw new TaskDefinitionError(`key "${name}" holds the task named "${value.name}"`);
