@@ -90,6 +90,13 @@ function badge(state) {
   return h('span', { class: `badge ${String(state).toLowerCase()}` }, state);
 }
 
+/** Result values as machinery prints them: `[88]`, `["a", true]`. */
+function results(list) {
+  return list === null || list === undefined
+    ? null
+    : `[${list.map((r) => JSON.stringify(r.value)).join(', ')}]`;
+}
+
 function json(value) {
   return h('pre', {}, JSON.stringify(value, null, 2));
 }
@@ -203,8 +210,8 @@ function taskPage(uuid) {
           ['uuid', t.uuid],
           ['name', t.name],
           ['state', badge(t.state)],
-          ['results', t.results === null ? null : JSON.stringify(t.results)],
-          ['error', t.error],
+          ['results', results(t.results)],
+          [t.state === 'SUCCESS' ? 'last error' : 'error', t.error],
           ['attempts', String(t.attempts)],
           ['retries', String(t.retries)],
           ['crashes', t.crashes === undefined ? undefined : String(t.crashes)],
@@ -278,7 +285,7 @@ function workflowPage(uuid) {
                   badge(cb?.state ?? w.callback.state),
                 ),
           ],
-          ['callback result', cb?.results ? JSON.stringify(cb.results) : undefined],
+          ['callback result', cb?.results ? results(cb.results) : undefined],
         ]),
       );
       const done = FINAL.has(w.state) && (w.callback === null || FINAL.has(cb?.state));
