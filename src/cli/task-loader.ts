@@ -32,7 +32,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskLookup } from '../core/processor.js';
 import type { ArgSpec } from '../core/registry.js';
-import { createRegistry, isTask } from '../core/registry.js';
+import { createRegistry, isJobClass, isTask } from '../core/registry.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -97,7 +97,7 @@ export async function exampleLocalTasks(): Promise<LocalTasks> {
 export function tasksOfModule(mod: Readonly<Record<string, unknown>>, where: string): LocalTasks {
   const exported = mod.registry ?? mod.tasks ?? mod.default;
   if (exported !== undefined && exported !== null) return toTasks(exported, where);
-  const named = Object.values(mod).filter(isTask);
+  const named = Object.values(mod).filter((v) => isTask(v) || isJobClass(v));
   if (named.length > 0) return toTasks(named, where);
   const handler = Object.entries(mod).find(([, v]) => typeof v === 'function');
   const hint =

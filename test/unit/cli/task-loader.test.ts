@@ -79,6 +79,23 @@ describe('Function: loadTasksModule', () => {
     expect(tasks.names).toEqual(['ping']);
   });
 
+  it('registers job classes among named exports like task definitions', async () => {
+    // Prepare
+    writeFileSync(
+      join(dir, 'jobs.mjs'),
+      `import { defineTask } from '${REGISTRY_URL}';
+export class Rebuild { perform() { return 'rebuilt'; } }
+export const ping = defineTask({ name: 'ping', run: () => 'pong' });
+`,
+    );
+
+    // Act
+    const tasks = await loadTasksModule('jobs.mjs', dir);
+
+    // Assess
+    expect(tasks.names).toEqual(['Rebuild', 'ping']);
+  });
+
   it.each([
     ['a module without tasks', 'empty.mjs', /exports no tasks: export a `registry`/],
     ['a module exporting a handler only', 'handler.mjs', /`worker` is a function, not a task/],
