@@ -231,7 +231,7 @@ describe('Function: createWorker', () => {
         uuid: 'task_a1',
         error: new InfrastructureError('ACCESS_DENIED', 'access denied'),
       },
-      b1: { kind: 'done', uuid: 'task_b1', state: 'SUCCESS' },
+      b1: { kind: 'duplicate', uuid: 'task_b1', state: 'SUCCESS' },
     });
     const handler = worker(p, { metrics });
 
@@ -244,6 +244,29 @@ describe('Function: createWorker', () => {
     expect(second.batchItemFailures).toEqual([]);
     expect(added.mock.calls).toEqual([[METRICS.deploymentErrors, 'Count', 1]]);
     expect(published).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts the task totals of finished, retried and dead-lettered records (service dimension alone)', async () => {
+    // Prepare
+    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+    const added = vi.spyOn(metrics, 'addMetric');
+    vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
+      this.clearMetrics();
+      return this;
+    });
+    const p = stubProcessor({
+      a1: { kind: 'done', uuid: 'task_a1', state: 'SUCCESS' },
+      b1: { kind: 'done', uuid: 'task_b1', state: 'FAILURE' },
+    });
+
+    // Act
+    await worker(p, { metrics })({ Records: [record('a1', 'A'), record('b1', 'B')] }, context());
+
+    // Assess
+    expect(added.mock.calls.map((c) => c.join(' ')).sort()).toEqual([
+      `${METRICS.tasksFailed} Count 1`,
+      `${METRICS.tasksSucceeded} Count 1`,
+    ]);
   });
 
   it('refuses a groupConcurrency that is not an integer >= 1', () => {
