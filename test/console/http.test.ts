@@ -252,6 +252,80 @@ describe('Function: startConsole', () => {
   });
 });
 
+describe('Function: startConsole (sampling and AWS errors)', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await getTestStack({ label: 'console-err' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('keeps the last 120 queue samples, dropping the oldest first', async () => {
+    // Prepare
+    const server = await startConsole({
+      config: configFromLocalValues(stack.env),
+      port: 0,
+      sampleMs: 5,
+    });
+    type Samples = { samples: { at: string }[] };
+    const samples = async () => (await call(server, '/api/queues')).json() as unknown as Samples;
+
+    try {
+      // Act: wait for a full window, then for one more sample
+      const full = await waitFor(
+        async () => {
+          const doc = await samples();
+          return doc.samples.length === 120 ? doc : undefined;
+        },
+        { timeoutMs: 120_000 },
+      );
+      const later = await waitFor(async () => {
+        const doc = await samples();
+        return doc.samples[0]?.at !== full.samples[0]?.at ? doc : undefined;
+      });
+
+      // Assess
+      expect(later.samples).toHaveLength(120);
+      expect(later.samples.map((s) => s.at)).toContain(full.samples[119]?.at);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers an AWS error as one plain sentence', async () => {
+    // Prepare: a DLQ URL that names no queue
+    const url = stack.env.MACHINERY_DLQ_URL ?? '';
+    const server = await startConsole({
+      config: configFromLocalValues({
+        ...stack.env,
+        MACHINERY_DLQ_URL: url.replace(/\.fifo$/, '-missing.fifo'),
+      }),
+      port: 0,
+      sampleMs: 60_000,
+    });
+
+    try {
+      // Act
+      const dlq = await call(server, '/api/dlq/task');
+      const queues = await call(server, '/api/queues');
+
+      // Assess
+      for (const answer of [dlq, queues]) {
+        expect(answer.status).toBe(502);
+        const { error } = answer.json();
+        expect(error).toMatch(/queue/i);
+        expect(error).not.toContain('\n');
+        expect(error).not.toMatch(/^internal error/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('Function: consoleCommand', () => {
   let stack: TestStack;
 
