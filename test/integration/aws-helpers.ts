@@ -12,8 +12,11 @@ import {
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { encodeSignature } from '../../src/core/signature.js';
+import type { Signature } from '../../src/core/types.js';
 
 type Handler = (args: unknown) => Promise<unknown>;
 type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
@@ -285,4 +288,33 @@ export async function queueCounts(
     inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
     delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
   };
+}
+
+/**
+ * Sends each signature to a FIFO queue again, as a second message (same body and message group, a
+ * new deduplication id, so SQS really delivers both), in batches of 10.
+ *
+ * @example
+ * ```ts
+ * await sendDuplicates(sqs, queueUrl, sigs.filter((_, i) => i % 20 === 0)); // 5 % twice
+ * ```
+ */
+export async function sendDuplicates(
+  sqs: SQSClient,
+  queueUrl: string,
+  signatures: readonly Signature[],
+): Promise<void> {
+  for (let i = 0; i < signatures.length; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: signatures.slice(i, i + 10).map((s, j) => ({
+          Id: String(j),
+          MessageBody: encodeSignature(s),
+          MessageGroupId: s.UUID,
+          MessageDeduplicationId: `${s.UUID}-duplicate`,
+        })),
+      }),
+    );
+  }
 }

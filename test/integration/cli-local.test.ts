@@ -402,6 +402,27 @@ describe('Command: machinery (against a running local up)', () => {
     expect(r.stderr).toMatch(/task_00000000-0000-4000-8000-000000000000.*(unknown|expired)/);
   });
 
+  it('exits 1 for a lean task not started yet, naming the lean lane; cancel still revokes it', async () => {
+    // Prepare: a lean task 10 minutes out has no record until it starts
+    const sent = await machinery(
+      ['send', 'add', 'int64:1', 'int64:2', '--lane', 'lean', '--eta', '+10m'],
+      dir,
+    );
+    const uuid = sent.stdout.trim();
+
+    // Act
+    const before = await machinery(['status', uuid], dir);
+    const cancelled = await machinery(['cancel', uuid], dir);
+    const after = await machinery(['status', uuid, '--json'], dir);
+
+    // Assess
+    expect(sent.code).toBe(0);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/queued without a record.*lean/);
+    expect(cancelled.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ uuid, state: 'FAILURE', error: 'revoked' });
+  });
+
   it('exits 3 when --wait times out, printing the last state with --json', async () => {
     // Act
     const r = await machinery(

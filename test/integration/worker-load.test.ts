@@ -1,11 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbDocumentClient } from '../../src/aws/config.js';
 import { DynamoDbResultBackend } from '../../src/aws/dynamodb-backend.js';
 import { createClient, type MachineryClient } from '../../src/client/index.js';
 import { createRegistry, defineTask } from '../../src/core/registry.js';
-import { encodeSignature } from '../../src/core/signature.js';
 import type { Signature } from '../../src/core/types.js';
 import { createWorker } from '../../src/handlers/worker.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/provision.js';
@@ -16,6 +14,7 @@ import {
   injectThrottling,
   queueDepth,
   quietLogger,
+  sendDuplicates,
   total,
   waitFor,
 } from './aws-helpers.js';
@@ -107,19 +106,7 @@ describe('Function: createWorker (1,000 tasks, duplicates and throttling)', () =
 
     // Act: send all, then the duplicates (same body and group, new deduplication id)
     await client.sendTasks(sigs);
-    for (let i = 0; i < dupes.length; i += 10) {
-      await stack.clients.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: stack.queueUrls.tasks,
-          Entries: dupes.slice(i, i + 10).map((s, j) => ({
-            Id: String(j),
-            MessageBody: encodeSignature(s),
-            MessageGroupId: s.UUID,
-            MessageDeduplicationId: `${s.UUID}-duplicate`,
-          })),
-        }),
-      );
-    }
+    await sendDuplicates(stack.clients.sqs, stack.queueUrls.tasks, dupes);
     const started = Date.now();
     runner.start();
     await waitFor(async () => (completions.size === TASKS ? true : undefined), {
