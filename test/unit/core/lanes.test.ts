@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../../src/core/clock.js';
-import { defineContract, signatureOf, signatureWith } from '../../../src/core/contract.js';
+import {
+  defineContract,
+  implement,
+  signatureOf,
+  signatureWith,
+} from '../../../src/core/contract.js';
 import { dispatch } from '../../../src/core/dispatch.js';
 import { LaneError, TaskDefinitionError } from '../../../src/core/errors.js';
 import {
@@ -94,6 +99,18 @@ describe('Function: defineTask', () => {
     expect(() => defineTask({ name: 'c', lane: 'cheap' as never, run: () => 1 })).toThrow(
       TaskDefinitionError,
     );
+  });
+});
+
+describe('Function: implement', () => {
+  it("gives the task its contract's lane, so the worker knows it declared idempotence", () => {
+    // Act
+    const resize = implement(resizeContract, (_ctx, name) => name);
+    const add = implement(addContract, (_ctx, a, b) => a + b);
+
+    // Assess
+    expect(resize.lane).toBe('idempotent');
+    expect(add.lane).toBe('full');
   });
 });
 
