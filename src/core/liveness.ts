@@ -98,6 +98,7 @@ export class LivenessReporter {
   #failed = 0;
   #timer: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
+  #lastBeat = Number.NEGATIVE_INFINITY;
 
   constructor(options: LivenessOptions) {
     this.#o = options;
@@ -143,6 +144,7 @@ export class LivenessReporter {
   /** Writes the record now (one write). */
   async beat(): Promise<void> {
     if (this.#beating) return this.#beating;
+    this.#lastBeat = this.#o.clock.now();
     this.#beating = this.#o.store
       .put(this.record())
       .catch((e: unknown) => this.#o.onError?.(e))
@@ -150,6 +152,16 @@ export class LivenessReporter {
         this.#beating = undefined;
       });
     return this.#beating;
+  }
+
+  /**
+   * Writes the record when the last write is older than the interval (a Lambda execution
+   * environment's record, written at the end of its invocations).
+   */
+  async beatIfDue(): Promise<void> {
+    const now = this.#o.clock.now();
+    if (now - this.#lastBeat < (this.#o.intervalMs ?? this.#lapseMs / 3)) return;
+    await this.beat();
   }
 
   /** Writes the record now and then every interval. */

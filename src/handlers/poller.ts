@@ -261,6 +261,8 @@ export function createPoller(options: PollerOptions): Poller {
     broker: adapters.broker,
     ...(adapters.scheduler === undefined ? {} : { scheduler: adapters.scheduler }),
     ...(adapters.groups === undefined ? {} : { groups: adapters.groups }),
+    // The poller keeps its own alive record (below), not one per handler.
+    liveness: false,
     processorOptions: {
       leaseMs,
       ...options.processorOptions,

@@ -61,6 +61,7 @@
  *
  * @module
  */
+import { hostname } from 'node:os';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -68,6 +69,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { type AdapterOptions, createAdapters } from '../aws/adapters.js';
 import { ConfigError } from '../aws/errors.js';
 import { DynamoDbFailureLedger } from '../aws/ledger.js';
+import { DynamoDbLivenessStore } from '../aws/liveness.js';
 import { SqsConsumer } from '../aws/sqs-consumer.js';
 import { ChordExtension, type ChordOptions } from '../core/chords.js';
 import { type Clock, setLongTimeout, systemClock } from '../core/clock.js';
@@ -76,6 +78,7 @@ import { dispatch, resend } from '../core/dispatch.js';
 import { classifyFault, MachineryError } from '../core/errors.js';
 import { type FailureLedger, judgeUnclassifiedFault } from '../core/ledger.js';
 import { taskExpiresAt } from '../core/lifetime.js';
+import { LivenessReporter } from '../core/liveness.js';
 import type { Logger as CoreLogger, LogFields } from '../core/logger.js';
 import type {
   Broker,
@@ -243,6 +246,14 @@ export interface WorkerOptions extends AdapterOptions {
    * >= 1. @default 10 (a batch has at most 10 records, so every group of it at once)
    */
   groupConcurrency?: number;
+  /**
+   * Keep an alive record of this execution environment in the workers table
+   * (`MACHINERY_WORKERS_TABLE`; nothing without it): written at the end of an invocation when the
+   * last write is older than a third of the lapse, so an environment shows as live while it is
+   * invoked and lapses `lapseSeconds` after its last invocation (`src/core/liveness.ts`).
+   * `machinery worker` keeps its own record and leaves this off. @default false
+   */
+  liveness?: boolean | { lapseSeconds?: number };
 }
 
 /** Field values Powertools would not serialise well: errors and bigints. */
@@ -298,6 +309,7 @@ class RecordFailedError extends MachineryError {
 }
 
 interface WorkerRuntime {
+  liveness: LivenessReporter | undefined;
   processor: BodyProcessor;
   consumer: SqsConsumer;
   broker: Broker;
@@ -399,6 +411,22 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
     if (runtime) return runtime;
     const adapters = createAdapters(options, ['taskStatesTable', 'taskQueueUrl', 'dlqUrl']);
     const table = adapters.config.taskStatesTable;
+    const workersTable = adapters.config.workersTable;
+    const liveness =
+      options.liveness === undefined || options.liveness === false || workersTable === undefined
+        ? undefined
+        : new LivenessReporter({
+            store: new DynamoDbLivenessStore({
+              dynamodb: adapters.clients.dynamodb,
+              tableName: workersTable,
+            }),
+            clock,
+            kind: 'lambda',
+            host: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? hostname(),
+            ...(typeof options.liveness === 'object' && options.liveness.lapseSeconds !== undefined
+              ? { lapseMs: options.liveness.lapseSeconds * 1000 }
+              : {}),
+          });
     const ledger =
       options.ledger ??
       (table === undefined
@@ -420,6 +448,9 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       processor = createProcessor({
         ...chordWiring(deps, options.processorOptions, options.chords, resultsExpireInSeconds),
         ...options.processorOptions,
+        ...(liveness === undefined
+          ? {}
+          : { hooks: liveness.hooks(options.processorOptions?.hooks) }),
         registry: options.registry ?? (createRegistry(options.tasks as WorkerTasks) as TaskLookup),
         backend: deps.backend,
         broker: deps.broker,
@@ -429,6 +460,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       });
     }
     runtime = {
+      liveness,
       processor,
       consumer: new SqsConsumer({
         sqs: adapters.clients.sqs,
@@ -787,6 +819,7 @@ export function createWorker(options: WorkerOptions): WorkerHandler {
       });
     } finally {
       timer.clear();
+      await rt.liveness?.beatIfDue();
       // Flushed per invocation (embedded metric format on stdout).
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
