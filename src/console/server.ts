@@ -3,7 +3,7 @@
  * the page that shows it, on `node:http`, bound to 127.0.0.1.
  *
  * It adds no second way to do anything: queues are `queueStats`, a task is `getState`, a workflow
- * is `workflowState`, dead letters are {@link DeadLetterQueues}, workers are `listWorkers`,
+ * is `workflowState`, dead letters are `createDeadLetterQueues`, workers are `listWorkers`,
  * schedules are `listPeriodicTasks` / `listOneTimeSchedules`, all on the one connection the CLI
  * builds for the chosen configuration (`--local` / `--stack NAME`).
  *
@@ -35,14 +35,18 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DynamoDbFailureLedger } from '../aws/ledger.js';
 import { metricQueueName } from '../aws/queue-stats.js';
 import { cloudWatchClient, connect } from '../cli/clients.js';
 import { oneTimeJson, periodicJson } from '../cli/commands/periodic.js';
 import type { CliConfig } from '../cli/config.js';
 import { describeError } from '../cli/errors.js';
 import { groupStatusJson, statusJson } from '../cli/output.js';
-import { DeadLetterQueues, type DlqName, isDlqName, type RedriveProgress } from '../client/dlq.js';
+import {
+  createDeadLetterQueues,
+  type DlqName,
+  isDlqName,
+  type RedriveProgress,
+} from '../client/dlq.js';
 import { listOneTimeSchedules, listPeriodicTasks } from '../client/periodic.js';
 import { type QueueStats, queueStats, queuesOf } from '../client/queues.js';
 import { listWorkers } from '../client/workers.js';
@@ -166,14 +170,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const cloudwatch = queuesOf(settings).some((q) => metricQueueName(q.url) !== undefined)
     ? cloudWatchClient(connection)
     : undefined;
-  const table = settings.taskStatesTable;
-  const dlqs = new DeadLetterQueues({
-    sqs: clients.sqs,
-    settings,
-    backend: client.backend,
-    ...(table === undefined
-      ? {}
-      : { ledger: new DynamoDbFailureLedger({ dynamodb: clients.dynamodb, tableName: table }) }),
+  // The DLQ operations on this connection's AWS clients (createDeadLetterQueues adds the ledger).
+  const dlqs = createDeadLetterQueues({
+    source: options.config,
+    aws: { sqs: clients.sqs, dynamodb: clients.dynamodb, scheduler: clients.scheduler },
   });
 
   // Queue samples: one every sampleMs; ages from CloudWatch every ageEveryMs, carried between.
@@ -480,6 +480,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sampling;
       cloudwatch?.destroy();
+      dlqs.close();
       connection.close();
     },
   };
