@@ -151,3 +151,34 @@ export function stringifyJson(value: unknown): string {
       throw new TypeError(`cannot encode a value of type ${typeof value} as JSON`);
   }
 }
+
+/**
+ * Whether a value parsed by {@link parseJsonLossless} is a JSON object (not `null`, an array or a
+ * lossless number).
+ *
+ * @example
+ * ```ts
+ * isJsonObject(parseJsonLossless('{"a":1}')); // true
+ * isJsonObject(parseJsonLossless('[1]')); // false
+ * ```
+ */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RawNumber);
+}
+
+/**
+ * What kind of JSON value a parsed value is, for error messages: `'null'`, `'an array'`,
+ * `'a number'`, `'an object'`, `'a string'`, `'a boolean'`.
+ *
+ * @example
+ * ```ts
+ * jsonKindOf(parseJsonLossless('12345678901234567890')); // 'a number'
+ * ```
+ */
+export function jsonKindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof RawNumber || typeof v === 'number') return 'a number';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}

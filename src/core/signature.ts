@@ -38,7 +38,14 @@ import {
   SignatureDecodeError,
   SignatureEncodeError,
 } from './errors.js';
-import { jsonDepth, parseJsonLossless, RawNumber, stringifyJson } from './json.js';
+import {
+  isJsonObject,
+  jsonDepth,
+  jsonKindOf,
+  parseJsonLossless,
+  RawNumber,
+  stringifyJson,
+} from './json.js';
 import { DEFAULTS } from './resources.js';
 import { formatEta, normalizeEta, parseRfc3339 } from './time.js';
 import type { Arg, ArgType, ArgValue, Signature } from './types.js';
@@ -102,18 +109,6 @@ class Invalid extends Error {
 
 type Fields = Map<string, unknown>;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RawNumber);
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof RawNumber || typeof v === 'number') return 'a number';
-  if (typeof v === 'object') return 'an object';
-  return `a ${typeof v}`;
-}
-
 /** Go's `encoding/json` key matching: exact first, else case-insensitive; later keys win. */
 function readFields(obj: Record<string, unknown>, names: readonly string[]): Fields {
   const exact = new Set(names);
@@ -134,7 +129,7 @@ function readString(f: Fields, key: string, path: string): string {
   const v = f.get(key);
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string')
-    throw new Invalid(join(path, key), `expected a string, got ${kindOf(v)}`);
+    throw new Invalid(join(path, key), `expected a string, got ${jsonKindOf(v)}`);
   return v;
 }
 
@@ -142,7 +137,7 @@ function readBool(f: Fields, key: string, path: string): boolean {
   const v = f.get(key);
   if (v === undefined || v === null) return false;
   if (typeof v !== 'boolean') {
-    throw new Invalid(join(path, key), `expected true or false, got ${kindOf(v)}`);
+    throw new Invalid(join(path, key), `expected true or false, got ${jsonKindOf(v)}`);
   }
   return v;
 }
@@ -152,7 +147,7 @@ function readInt(f: Fields, key: string, path: string, max: number): number {
   if (v === undefined || v === null) return 0;
   const field = join(path, key);
   if (typeof v !== 'number' && !(v instanceof RawNumber)) {
-    throw new Invalid(field, `expected a whole number, got ${kindOf(v)}`);
+    throw new Invalid(field, `expected a whole number, got ${jsonKindOf(v)}`);
   }
   let n: number;
   try {
@@ -209,7 +204,7 @@ function readEta(f: Fields, path: string): string | null {
     if (!(e instanceof EtaParseError)) throw e;
     throw new Invalid(field, e.message, { cause: e });
   }
-  throw new Invalid(field, `expected an RFC 3339 string or null, got ${kindOf(v)}`);
+  throw new Invalid(field, `expected an RFC 3339 string or null, got ${jsonKindOf(v)}`);
 }
 
 function headerValue(v: unknown): unknown {
@@ -219,7 +214,7 @@ function headerValue(v: unknown): unknown {
     return n;
   }
   if (Array.isArray(v)) return v.map(headerValue);
-  if (isObject(v))
+  if (isJsonObject(v))
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, headerValue(x)]));
   return v;
 }
@@ -227,8 +222,8 @@ function headerValue(v: unknown): unknown {
 function readHeaders(f: Fields, path: string): Record<string, unknown> {
   const v = f.get('Headers');
   if (v === undefined || v === null) return {};
-  if (!isObject(v))
-    throw new Invalid(join(path, 'Headers'), `expected an object, got ${kindOf(v)}`);
+  if (!isJsonObject(v))
+    throw new Invalid(join(path, 'Headers'), `expected an object, got ${jsonKindOf(v)}`);
   return headerValue(v) as Record<string, unknown>;
 }
 
@@ -236,11 +231,11 @@ function readArgs(f: Fields, path: string): Arg[] {
   const v = f.get('Args');
   const field = join(path, 'Args');
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new Invalid(field, `expected an array, got ${kindOf(v)}`);
+  if (!Array.isArray(v)) throw new Invalid(field, `expected an array, got ${jsonKindOf(v)}`);
   return v.map((item: unknown, i): Arg => {
     const at = `${field}[${i}]`;
-    if (!isObject(item))
-      throw new Invalid(at, `expected an object { Type, Value }, got ${kindOf(item)}`);
+    if (!isJsonObject(item))
+      throw new Invalid(at, `expected an object { Type, Value }, got ${jsonKindOf(item)}`);
     const a = readFields(item, ARG_KEYS);
     const name = readString(a, 'Name', at);
     const type = a.get('Type');
@@ -248,7 +243,7 @@ function readArgs(f: Fields, path: string): Arg[] {
       throw new Invalid(`${at}.Type`, 'missing arg type');
     }
     if (typeof type !== 'string')
-      throw new Invalid(`${at}.Type`, `expected a string, got ${kindOf(type)}`);
+      throw new Invalid(`${at}.Type`, `expected a string, got ${jsonKindOf(type)}`);
     if (!isArgType(type)) {
       throw new Invalid(
         `${at}.Type`,
@@ -276,12 +271,13 @@ function readSignatureList(
   const field = join(path, key);
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v))
-    throw new Invalid(field, `expected an array of signatures, got ${kindOf(v)}`);
+    throw new Invalid(field, `expected an array of signatures, got ${jsonKindOf(v)}`);
   return v.map((item: unknown, i) => readSignature(item, `${field}[${i}]`, depth + 1));
 }
 
 function readSignature(obj: unknown, path: string, depth: number): Signature {
-  if (!isObject(obj)) throw new Invalid(path, `expected a signature object, got ${kindOf(obj)}`);
+  if (!isJsonObject(obj))
+    throw new Invalid(path, `expected a signature object, got ${jsonKindOf(obj)}`);
   if (depth > MAX_SIGNATURE_DEPTH) {
     throw new Invalid(path, `signatures nested deeper than ${MAX_SIGNATURE_DEPTH} levels`);
   }
@@ -356,7 +352,8 @@ function identityHint(obj: Record<string, unknown>): { uuid?: string; taskName?:
 export function decodeSignature(body: string): Signature {
   const undecodable = (message: string, cause?: unknown) =>
     new SignatureDecodeError('', message, { reason: 'undecodable', cause });
-  if (typeof body !== 'string') throw undecodable(`the body must be a string, got ${kindOf(body)}`);
+  if (typeof body !== 'string')
+    throw undecodable(`the body must be a string, got ${jsonKindOf(body)}`);
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > DEFAULTS.maxMessageBytes) {
     throw undecodable(
@@ -373,7 +370,8 @@ export function decodeSignature(body: string): Signature {
   } catch (e) {
     throw undecodable(`the body is not JSON: ${(e as Error).message}`, e);
   }
-  if (!isObject(parsed)) throw undecodable(`the body is not a JSON object but ${kindOf(parsed)}`);
+  if (!isJsonObject(parsed))
+    throw undecodable(`the body is not a JSON object but ${jsonKindOf(parsed)}`);
   try {
     return readSignature(parsed, '', 1);
   } catch (e) {

@@ -32,7 +32,7 @@ import {
   WorkflowFailedError,
 } from '../../client/index.js';
 import { SignatureEncodeError } from '../../core/errors.js';
-import { parseJsonLossless, RawNumber } from '../../core/json.js';
+import { isJsonObject, jsonKindOf, parseJsonLossless, RawNumber } from '../../core/json.js';
 import type { TaskRecord } from '../../core/ports.js';
 import { newChordUUID, newTaskUUID, normalizeSignature } from '../../core/signature.js';
 import { etaToMillis } from '../../core/time.js';
@@ -75,24 +75,13 @@ class FileMistake extends Error {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RawNumber);
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof RawNumber || typeof v === 'number') return 'a number';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
 /**
  * One signature at `path`: machinery's JSON, its UUID generated when missing or empty
  * (`task_<uuid>`, or `chord_<uuid>` for a chord's callback).
  */
 function readSignatureAt(value: unknown, path: string, newUUID = newTaskUUID): Signature {
-  if (!isObject(value)) {
-    throw new FileMistake(path, `expected a signature object, got ${kindOf(value)}`);
+  if (!isJsonObject(value)) {
+    throw new FileMistake(path, `expected a signature object, got ${jsonKindOf(value)}`);
   }
   // Go's encoding/json matches keys case-insensitively: any spelling of UUID counts.
   const uuidKey = Object.keys(value).find((k) => k.toLowerCase() === 'uuid');
@@ -115,7 +104,7 @@ function readSignatureAt(value: unknown, path: string, newUUID = newTaskUUID): S
 
 function readList(value: unknown, path: string): Signature[] {
   if (!Array.isArray(value)) {
-    throw new FileMistake(path, `expected an array of signatures, got ${kindOf(value)}`);
+    throw new FileMistake(path, `expected an array of signatures, got ${jsonKindOf(value)}`);
   }
   if (value.length === 0) throw new FileMistake(path, 'expected at least one signature');
   return value.map((item: unknown, i) => readSignatureAt(item, `${path}[${i}]`));
@@ -134,10 +123,10 @@ function readCount(value: unknown, path: string): number | undefined {
 
 /** Reads the parsed file; throws {@link FileMistake}. */
 function readWorkflow(doc: unknown): WorkflowSpec {
-  if (!isObject(doc)) {
+  if (!isJsonObject(doc)) {
     throw new FileMistake(
       '',
-      `expected an object {"chain":[…]}, {"group":[…]} or {"chord":{…}}, got ${kindOf(doc)}`,
+      `expected an object {"chain":[…]}, {"group":[…]} or {"chord":{…}}, got ${jsonKindOf(doc)}`,
     );
   }
   for (const key of Object.keys(doc)) {
@@ -172,10 +161,10 @@ function readWorkflow(doc: unknown): WorkflowSpec {
   }
   if (kind === 'group') return { kind, members: readList(doc.group, 'group'), ...options };
   const chord = doc.chord;
-  if (!isObject(chord)) {
+  if (!isJsonObject(chord)) {
     throw new FileMistake(
       'chord',
-      `expected an object {"group":[…],"callback":{…}}, got ${kindOf(chord)}`,
+      `expected an object {"group":[…],"callback":{…}}, got ${jsonKindOf(chord)}`,
     );
   }
   for (const key of Object.keys(chord)) {
