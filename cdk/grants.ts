@@ -70,6 +70,8 @@ export function grantWorker(targets: MachineryGrantTargets, role: iam.IGrantable
   ]);
   grantTable(role, targets.taskStatesTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
   grantTable(role, targets.groupMetasTable, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem']);
+  // The opt-in alive record of each execution environment (`createWorker({ liveness })`).
+  grantTable(role, targets.workersTable, ['PutItem']);
   grantSchedules(targets, role, ['scheduler:CreateSchedule']);
 }
 

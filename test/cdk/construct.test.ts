@@ -527,6 +527,19 @@ describe('Class: Machinery', () => {
       );
     });
 
+    it('grants the worker PutItem on the workers table (its opt-in alive record) and nothing else there', () => {
+      // Prepare
+      const table = (machinery.workersTable as dynamodb.Table).node.defaultChild as CfnElement;
+
+      // Act
+      const onTable = statementsOf(machinery.workerRole as iam.Role).filter((s) =>
+        JSON.stringify(s.Resource).includes(stack.getLogicalId(table)),
+      );
+
+      // Assess
+      expect(onTable.map((s) => s.Action)).toEqual(['dynamodb:PutItem']);
+    });
+
     it('grants an operator Scan on the workers table only (machinery workers)', () => {
       // Prepare
       const tableArn = {

@@ -375,6 +375,7 @@ describe('Class: MachineryStack', () => {
         Effect: 'Allow',
         Resource: arnOf(m.groupMetasTable),
       },
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: arnOf(m.workersTable) },
       { Action: 'scheduler:CreateSchedule', Effect: 'Allow', Resource: scheduleArn },
       passRole,
     ]);
