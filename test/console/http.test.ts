@@ -4,6 +4,7 @@
  * token, `--read-only` refuses every action, no credential reaches the page).
  */
 import { request } from 'node:http';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromLocalValues } from '../../src/cli/config.js';
 import { createClient } from '../../src/client/index.js';
@@ -252,7 +253,7 @@ describe('Function: startConsole', () => {
   });
 });
 
-describe('Function: startConsole (sampling and AWS errors)', () => {
+describe('Function: startConsole (sampling, redrive jobs, configuration, AWS errors)', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
@@ -290,6 +291,63 @@ describe('Function: startConsole (sampling and AWS errors)', () => {
       // Assess
       expect(later.samples).toHaveLength(120);
       expect(later.samples.map((s) => s.at)).toContain(full.samples[119]?.at);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('redrives a whole DLQ as a job whose progress it reports', async () => {
+    // Prepare: two dead-lettered signatures in the task DLQ
+    const { sqs } = stack.clients;
+    for (const uuid of ['task_console_r1', 'task_console_r2']) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.queueUrls.tasksDlq,
+          MessageBody: JSON.stringify(newSignature('add', [], { UUID: uuid })),
+          MessageGroupId: uuid,
+          MessageDeduplicationId: uuid,
+        }),
+      );
+    }
+    const server = await startConsole({ config: configFromLocalValues(stack.env), port: 0 });
+
+    try {
+      // Act
+      const started = await call(server, '/api/dlq/task/redrive', {
+        method: 'POST',
+        headers: { [TOKEN_HEADER]: server.token },
+        body: {},
+      });
+      const { job } = started.json() as { job?: string };
+      const done = await waitFor(async () => {
+        const doc = (await call(server, `/api/jobs/${job}`)).json();
+        return doc.done === true ? doc : undefined;
+      });
+
+      // Assess
+      expect(started.status).toBe(202);
+      expect(done).toMatchObject({ queue: 'task', moved: 2, error: null, done: true });
+      expect(await queueDepth(sqs, stack.queueUrls.tasksDlq)).toBe(0);
+      expect(await queueDepth(sqs, stack.queueUrls.tasks)).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports no liveness table when the workers table is not configured', async () => {
+    // Prepare
+    const { MACHINERY_WORKERS_TABLE: _table, ...env } = stack.env;
+    const server = await startConsole({ config: configFromLocalValues(env), port: 0 });
+
+    try {
+      // Act
+      const workers = await call(server, '/api/workers');
+      const meta = await call(server, '/api/meta');
+
+      // Assess
+      expect(workers.status).toBe(200);
+      expect(workers.json()).toEqual({ configured: false, workers: [] });
+      expect(meta.json()).toMatchObject({ workersTable: false });
     } finally {
       await server.close();
     }

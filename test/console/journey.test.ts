@@ -191,6 +191,25 @@ describe('Console: the browser journey on the local stack', () => {
     expect(after).toContain('SUCCESS');
   });
 
+  it('refreshes the queue counts live, with the samples taken since it started', async () => {
+    // Prepare
+    const count = async () =>
+      Number(/^(\d+) sample/.exec(await page.locator('main p.muted').innerText())?.[1] ?? 0);
+    await go('queues');
+    await page.locator('main table').waitFor();
+    const first = await count();
+
+    // Act: the page reads the samples again without being reloaded
+    await expect.poll(count, { timeout: 30_000 }).toBeGreaterThan(first);
+    const rows = await page.locator('main tbody tr').allInnerTexts();
+
+    // Assess
+    expect(first).toBeGreaterThan(0);
+    expect(rows.map((r) => r.split(/\s/)[0])).toEqual(
+      expect.arrayContaining(['task', 'delay', 'task-dlq', 'delay-dlq', 'scheduler-dlq']),
+    );
+  });
+
   it('shows every page without horizontal scrolling at 390 × 844 and at 1280 × 800', async () => {
     // Prepare
     const widths: Record<string, number> = {};
