@@ -54,16 +54,44 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { DEFAULTS } from '../core/resources.js';
 import { ConsoleAssetsMissingError, ConsoleForbiddenError, ConsoleRequestError } from './errors.js';
 
-/** The loopback address the console binds to. */
+/**
+ * The loopback address the console binds to.
+ *
+ * @example
+ * ```ts
+ * new URL(`http://${CONSOLE_HOST}:8642/`);
+ * ```
+ */
 export const CONSOLE_HOST = '127.0.0.1';
 
-/** The port `machinery console` listens on without `--port`. */
+/**
+ * The port `machinery console` listens on without `--port`.
+ *
+ * @example
+ * ```ts
+ * await startConsole({ config, port: DEFAULT_CONSOLE_PORT });
+ * ```
+ */
 export const DEFAULT_CONSOLE_PORT = 8642;
 
-/** How many queue samples the console keeps (the oldest is dropped first). */
+/**
+ * How many queue samples the console keeps (the oldest is dropped first).
+ *
+ * @example
+ * ```ts
+ * samples.length <= QUEUE_SAMPLES; // true
+ * ```
+ */
 export const QUEUE_SAMPLES = 120;
 
-/** The header that carries the session token of a POST. */
+/**
+ * The header that carries the session token of a POST.
+ *
+ * @example
+ * ```ts
+ * fetch(`${url}api/dlq/task/purge`, { method: 'POST', headers: { [TOKEN_HEADER]: token, 'content-type': 'application/json' }, body: '{"confirm":"task"}' });
+ * ```
+ */
 export const TOKEN_HEADER = 'x-machinery-token';
 
 /**

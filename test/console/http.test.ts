@@ -8,6 +8,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromLocalValues } from '../../src/cli/config.js';
 import { createClient } from '../../src/client/index.js';
+import { registerPeriodicTask } from '../../src/client/periodic.js';
 import { type ConsoleServer, startConsole, TOKEN_HEADER } from '../../src/console/server.js';
 import { newSignature } from '../../src/core/signature.js';
 import { queueDepth, waitFor } from '../integration/aws-helpers.js';
@@ -331,6 +332,41 @@ describe('Function: startConsole (sampling, redrive jobs, configuration, AWS err
       expect(await queueDepth(sqs, stack.queueUrls.tasks)).toBe(2);
     } finally {
       await server.close();
+    }
+  });
+
+  it('lists the periodic tasks and the pending far ETAs', async () => {
+    // Prepare: a periodic task and a task 20 minutes out (a one-time schedule)
+    const client = createClient({ env: stack.env, aws: stack.clients });
+    const scheduler = client.scheduler;
+    if (scheduler === undefined) throw new Error('the test stack has no scheduler');
+    await registerPeriodicTask(
+      scheduler,
+      '*/5 * * * *',
+      'console-every-5',
+      newSignature('add', []),
+    );
+    const eta = new Date(Date.now() + 20 * 60_000).toISOString();
+    const far = await client.sendTask(newSignature('add', [], { ETA: eta }));
+    const server = await startConsole({ config: configFromLocalValues(stack.env), port: 0 });
+
+    try {
+      // Act
+      const schedules = await call(server, '/api/schedules');
+
+      // Assess
+      expect(schedules.status).toBe(200);
+      const doc = schedules.json() as {
+        periodic: { name: string; tasks: string[] }[];
+        oneTime: { uuid: string; name: string | null }[];
+      };
+      expect(doc.periodic).toEqual([
+        expect.objectContaining({ name: 'console-every-5', tasks: ['add'] }),
+      ]);
+      expect(doc.oneTime).toEqual([expect.objectContaining({ uuid: far.uuid, name: 'add' })]);
+    } finally {
+      await server.close();
+      client.close();
     }
   });
 
