@@ -7,7 +7,7 @@
  * schedules are `listPeriodicTasks` / `listOneTimeSchedules`, all on the one connection the CLI
  * builds for the chosen configuration (`--local` / `--stack NAME`).
  *
- * Safety (docs/design.md §5 names the local stack it is tested on):
+ * Safety:
  * - every request whose `Host` is not `127.0.0.1:<port>` / `localhost:<port>`, or whose `Origin`
  *   (when sent) is not `http://` one of those, is refused (DNS rebinding, other sites);
  * - every action that changes anything is a POST carrying the per-session token (random at start,

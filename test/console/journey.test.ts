@@ -210,6 +210,31 @@ describe('Console: the browser journey on the local stack', () => {
     );
   });
 
+  it('hides the actions on a read-only console', async () => {
+    // Prepare
+    const readOnly = await startConsole({
+      config: configFromLocalValues(stack.env),
+      port: 0,
+      readOnly: true,
+      sampleMs: 60_000,
+    });
+
+    try {
+      // Act
+      await page.goto(`${readOnly.url}#/dlq/task`);
+      await page.getByRole('button', { name: 'Refresh' }).waitFor();
+      const buttons = await page.getByRole('button').allInnerTexts();
+      const source = await page.locator('#source').innerText();
+
+      // Assess
+      expect(buttons).toEqual(['Refresh']);
+      expect(await page.getByRole('checkbox').count()).toBe(0);
+      expect(source).toContain('read-only');
+    } finally {
+      await readOnly.close();
+    }
+  });
+
   it('shows every page without horizontal scrolling at 390 × 844 and at 1280 × 800', async () => {
     // Prepare
     const widths: Record<string, number> = {};
