@@ -19,7 +19,7 @@ import type {
   Settlement,
   TaskRecord,
 } from './ports.js';
-import { signatureRecordFields } from './record-fields.js';
+import { freshTaskRecord, signatureRecordFields } from './record-fields.js';
 import { oneTimeScheduleName } from './schedule-names.js';
 import { decodeSignature, encodeSignature } from './signature.js';
 import {
@@ -128,23 +128,7 @@ export class MemoryResultBackend implements ResultBackend {
   }
 
   #fresh(uuid: string, name: string, now: number, expiresAt: number, state: TaskState): TaskRecord {
-    return {
-      uuid,
-      name,
-      state,
-      results: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      attempt: 0,
-      retries: 0,
-      crashes: 0,
-      leaseUntil: null,
-      deadLettered: false,
-      deadLetterReason: null,
-      expiresAt,
-      body: null,
-    };
+    return freshTaskRecord(uuid, name, state, now, expiresAt);
   }
 
   async putPending(

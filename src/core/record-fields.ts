@@ -8,7 +8,7 @@
  */
 import type { TaskRecord } from './ports.js';
 import { etaToMillis } from './time.js';
-import type { Signature } from './types.js';
+import type { Signature, TaskState } from './types.js';
 import { groupIndexOf } from './workflow.js';
 
 /**
@@ -35,5 +35,40 @@ export function signatureRecordFields(
     ...(eta === null ? {} : { eta }),
     ...(signature.GroupUUID === '' ? {} : { groupUUID: signature.GroupUUID }),
     ...(index === undefined ? {} : { groupIndex: index }),
+  };
+}
+
+/**
+ * A task record as it stands when first written: no results, no error, no attempt, no lease, not
+ * dead-lettered, no body by reference.
+ *
+ * @example
+ * ```ts
+ * const rec = freshTaskRecord('task_1', 'add', 'PENDING', Date.now(), Date.now() + 3_600_000);
+ * ```
+ */
+export function freshTaskRecord(
+  uuid: string,
+  name: string,
+  state: TaskState,
+  now: number,
+  expiresAt: number,
+): TaskRecord {
+  return {
+    uuid,
+    name,
+    state,
+    results: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+    attempt: 0,
+    retries: 0,
+    crashes: 0,
+    leaseUntil: null,
+    deadLettered: false,
+    deadLetterReason: null,
+    expiresAt,
+    body: null,
   };
 }

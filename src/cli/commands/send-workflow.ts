@@ -34,8 +34,8 @@ import {
 import { SignatureEncodeError } from '../../core/errors.js';
 import { isJsonObject, jsonKindOf, parseJsonLossless, RawNumber } from '../../core/json.js';
 import type { TaskRecord } from '../../core/ports.js';
+import { freshTaskRecord, signatureRecordFields } from '../../core/record-fields.js';
 import { newChordUUID, newTaskUUID, normalizeSignature } from '../../core/signature.js';
-import { etaToMillis } from '../../core/time.js';
 import type { Signature } from '../../core/types.js';
 import { connect } from '../clients.js';
 import { resolveCliConfig } from '../config.js';
@@ -263,29 +263,9 @@ function send(client: MachineryClient, spec: WorkflowSpec): Promise<Sent> {
  * `status --json` would show it once it is.
  */
 function unrecorded(step: Signature, now: number): TaskRecord {
-  let eta: number | null = null;
-  try {
-    eta = etaToMillis(step.ETA);
-  } catch {
-    // validated at send
-  }
   return {
-    uuid: step.UUID,
-    name: step.Name,
-    state: 'PENDING',
-    results: null,
-    error: null,
-    createdAt: now,
-    updatedAt: now,
-    attempt: 0,
-    retries: 0,
-    crashes: 0,
-    leaseUntil: null,
-    deadLettered: false,
-    deadLetterReason: null,
-    expiresAt: 0,
-    body: null,
-    ...(eta === null ? {} : { eta }),
+    ...freshTaskRecord(step.UUID, step.Name, 'PENDING', now, 0),
+    ...signatureRecordFields(step),
   };
 }
 
