@@ -78,7 +78,7 @@ import {
   ttlSeconds,
 } from '../core/transitions.js';
 import type { DeadLetterReason, Signature, TaskState, TypedValue } from '../core/types.js';
-import { translateAwsError } from './errors.js';
+import { isConditionalCheckFailure, translateAwsError } from './errors.js';
 
 /** A stored item, unmarshalled. */
 type Item = Record<string, unknown>;
@@ -808,9 +808,8 @@ export function conditionInput(condition: Condition): {
   };
 }
 
-/** By name, not `instanceof`: robust to two copies of the SDK in one bundle. */
 function isConditionFailure(e: unknown): e is ConditionalCheckFailedException {
-  return (e as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+  return isConditionalCheckFailure(e);
 }
 
 function claimedFrom(item: Item | undefined, redrive: boolean): ClaimResult {

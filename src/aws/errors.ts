@@ -375,3 +375,16 @@ export function translateAwsError(e: unknown, ctx: AwsErrorContext = {}): Error 
 export function isTransient(e: unknown): boolean {
   return translateAwsError(e) instanceof TransientInfrastructureError;
 }
+
+/**
+ * Whether a DynamoDB error is a refused condition (`ConditionalCheckFailedException`). By name,
+ * not `instanceof`: robust to two copies of the SDK in one bundle.
+ *
+ * @example
+ * ```ts
+ * try { await ddb.send(update); } catch (e) { if (isConditionalCheckFailure(e)) return false; throw e; }
+ * ```
+ */
+export function isConditionalCheckFailure(e: unknown): boolean {
+  return (e as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+}

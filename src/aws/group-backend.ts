@@ -30,6 +30,7 @@ import { TransientInfrastructureError } from '../core/errors.js';
 import { toGroupRecord } from '../core/memory-groups.js';
 import type { GroupBackend, GroupInit, GroupRecord, TreeNode } from '../core/ports.js';
 import { TABLES } from '../core/resources.js';
+import { ttlSeconds } from '../core/transitions.js';
 import {
   bucketCount,
   bucketKey,
@@ -40,7 +41,7 @@ import {
   pageKey,
   rootKey,
 } from '../core/workflow.js';
-import { translateAwsError } from './errors.js';
+import { isConditionalCheckFailure, translateAwsError } from './errors.js';
 
 /**
  * Options of {@link DynamoDbGroupBackend}.
@@ -78,12 +79,6 @@ const CLAUSES = {
   notFailed: 'attribute_not_exists(WfFailedAt)',
 } as const;
 
-const epochSeconds = (ms: number) => Math.ceil(ms / 1000);
-
-function isConditionFailure(e: unknown): boolean {
-  return (e as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
-}
-
 function oldItem(e: unknown): Record<string, unknown> {
   const item = (e as { Item?: Record<string, AttributeValue> }).Item;
   return item === undefined ? {} : unmarshall(item);
@@ -108,7 +103,7 @@ export class DynamoDbGroupBackend implements GroupBackend {
   }
 
   async initGroup(init: GroupInit, options: { now: number; expiresAt: number }): Promise<boolean> {
-    const ttl = epochSeconds(options.expiresAt);
+    const ttl = ttlSeconds(options.expiresAt);
     const sets = [
       'WfKind = if_not_exists(WfKind, :kind)',
       'WfTotal = if_not_exists(WfTotal, :total)',
@@ -195,7 +190,7 @@ export class DynamoDbGroupBackend implements GroupBackend {
             ':slots': new Set([slot]),
             ':slot': slot,
             ':one': 1,
-            ':ttl': epochSeconds(options.expiresAt),
+            ':ttl': ttlSeconds(options.expiresAt),
           },
           ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -203,7 +198,7 @@ export class DynamoDbGroupBackend implements GroupBackend {
       );
       return { count: Number(out.Attributes?.n ?? 1), marked: true };
     } catch (e) {
-      if (!isConditionFailure(e)) throw this.#translate(e);
+      if (!isConditionalCheckFailure(e)) throw this.#translate(e);
       return { count: Number(oldItem(e).n ?? 0), marked: false };
     }
   }
@@ -230,7 +225,7 @@ export class DynamoDbGroupBackend implements GroupBackend {
     total: number,
     options: { expiresAt: number },
   ): Promise<{ count: number; counted: boolean }> {
-    const ttl = epochSeconds(options.expiresAt);
+    const ttl = ttlSeconds(options.expiresAt);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#ddb.send(
@@ -317,14 +312,14 @@ export class DynamoDbGroupBackend implements GroupBackend {
             ':true': true,
             ':false': false,
             ':now': options.now,
-            ':ttl': epochSeconds(options.expiresAt),
+            ':ttl': ttlSeconds(options.expiresAt),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return 'triggered';
     } catch (e) {
-      if (!isConditionFailure(e)) throw this.#translate(e);
+      if (!isConditionalCheckFailure(e)) throw this.#translate(e);
       return oldItem(e).ChordTriggered === true ? 'already-triggered' : 'failed';
     }
   }
@@ -353,7 +348,7 @@ export class DynamoDbGroupBackend implements GroupBackend {
             ':now': options.now,
             ':error': failure.error,
             ':false': false,
-            ':ttl': epochSeconds(options.expiresAt),
+            ':ttl': ttlSeconds(options.expiresAt),
             ...(failure.member === null ? {} : { ':member': failure.member }),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -361,7 +356,7 @@ export class DynamoDbGroupBackend implements GroupBackend {
       );
       return 'failed';
     } catch (e) {
-      if (!isConditionFailure(e)) throw this.#translate(e);
+      if (!isConditionalCheckFailure(e)) throw this.#translate(e);
       return oldItem(e).ChordTriggered === true ? 'triggered' : 'already-failed';
     }
   }

@@ -29,8 +29,9 @@ import {
   windowMinutes,
 } from '../core/ledger.js';
 import { TABLES } from '../core/resources.js';
+import { ttlSeconds } from '../core/transitions.js';
 import type { DeadLetterReason } from '../core/types.js';
-import { translateAwsError } from './errors.js';
+import { isConditionalCheckFailure, translateAwsError } from './errors.js';
 
 /**
  * Options of {@link DynamoDbFailureLedger}.
@@ -52,13 +53,6 @@ const TTL = TABLES.taskStates.ttlAttribute;
 const MINUTE = 60_000;
 /** Times a streak count retries after losing a race to start the streak. */
 const STREAK_ATTEMPTS = 3;
-
-const epochSeconds = (ms: number) => Math.ceil(ms / 1000);
-
-/** By name, not `instanceof`: robust to two copies of the SDK in one bundle. */
-function isConditionFailure(e: unknown): boolean {
-  return (e as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
-}
 
 /**
  * The failure ledger in DynamoDB's `task_states` table.
@@ -98,7 +92,7 @@ export class DynamoDbFailureLedger implements FailureLedger {
             ExpressionAttributeValues: {
               ':one': 1,
               ':code': sighting.code,
-              ':ttl': epochSeconds(sighting.expiresAt),
+              ':ttl': ttlSeconds(sighting.expiresAt),
               ':now': sighting.now,
               ':nowSec': nowSec,
             },
@@ -107,7 +101,7 @@ export class DynamoDbFailureLedger implements FailureLedger {
         );
         return Number(out.Attributes?.Streak ?? 1);
       } catch (e) {
-        if (!isConditionFailure(e)) throw this.#translate(e);
+        if (!isConditionalCheckFailure(e)) throw this.#translate(e);
       }
       // No live streak of this code: start one, unless a concurrent delivery just did.
       try {
@@ -119,7 +113,7 @@ export class DynamoDbFailureLedger implements FailureLedger {
               Code: sighting.code,
               Streak: 1,
               UpdatedAt: sighting.now,
-              [TTL]: epochSeconds(sighting.expiresAt),
+              [TTL]: ttlSeconds(sighting.expiresAt),
             },
             ConditionExpression: 'attribute_not_exists(#key) OR #code <> :code OR #ttl <= :nowSec',
             ExpressionAttributeNames: { '#key': KEY, '#code': 'Code', '#ttl': TTL },
@@ -128,7 +122,7 @@ export class DynamoDbFailureLedger implements FailureLedger {
         );
         return 1;
       } catch (e) {
-        if (!isConditionFailure(e)) throw this.#translate(e);
+        if (!isConditionalCheckFailure(e)) throw this.#translate(e);
         if (attempt >= STREAK_ATTEMPTS) {
           throw new TransientInfrastructureError(
             `the streak of message ${sighting.messageId} kept changing during ${STREAK_ATTEMPTS} attempts to count it`,
@@ -159,14 +153,14 @@ export class DynamoDbFailureLedger implements FailureLedger {
             ':id': new Set([sighting.messageId]),
             ':mid': sighting.messageId,
             ':enough': sighting.enough,
-            ':ttl': epochSeconds((current + 1) * MINUTE + sighting.windowMs),
+            ':ttl': ttlSeconds((current + 1) * MINUTE + sighting.windowMs),
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
       for (const id of messagesOf(out.Attributes)) seen.add(id);
     } catch (e) {
-      if (!isConditionFailure(e)) throw this.#translate(e);
+      if (!isConditionalCheckFailure(e)) throw this.#translate(e);
       // This minute alone already holds `enough` other messages.
       return sighting.enough;
     }
@@ -194,7 +188,7 @@ export class DynamoDbFailureLedger implements FailureLedger {
             DeadLetteredAt: new Date(note.deadLetteredAt).toISOString(),
             BodyMd5: note.bodyMd5,
             BodyBytes: note.bodyBytes,
-            [TTL]: epochSeconds(note.expiresAt),
+            [TTL]: ttlSeconds(note.expiresAt),
           },
         }),
       );
